@@ -30,6 +30,7 @@ CREATE TABLE "pilot" (
     "submitted_at" TIMESTAMP(3),
     "decided_at" TIMESTAMP(3),
     "closed_at" TIMESTAMP(3),
+    "state_version" INTEGER NOT NULL,
     "updated_at" TIMESTAMP(3) NOT NULL,
 
     CONSTRAINT "pilot_pkey" PRIMARY KEY ("id")

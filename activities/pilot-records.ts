@@ -1,0 +1,77 @@
+import { Context } from '@temporalio/activity';
+import type { Prisma } from '../generated/prisma/client';
+import type { Db } from '../lib/db';
+import type { Actor, PilotState } from '../domain/pilot';
+
+export interface PilotStepRecord {
+  /** Unique within the pilot: together with the pilot id it makes the write idempotent. */
+  step: string;
+  state: PilotState;
+  actor?: Actor;
+  reason?: string;
+}
+
+function pilotRow(state: PilotState) {
+  return {
+    callId: state.callId,
+    pilotUnitCode: state.pilotUnit.code,
+    pilotUnitName: state.pilotUnit.name,
+    applicantUnitName: state.applicantUnit.name,
+    province: state.province,
+    provincial: state.provincial,
+    phase: state.phase,
+    approvedAmountFen: state.review?.outcome === 'approved' ? state.review.amountFen : null,
+    registeredAt: new Date(state.registeredAt),
+    submittedAt: state.submission ? new Date(state.submission.at) : null,
+    decidedAt: state.review ? new Date(state.review.at) : null,
+    stateVersion: state.version,
+  };
+}
+
+export function createPilotRecordActivities(db: Db) {
+  return {
+    /**
+     * Writes the pilot's row and one audit event for the step. Safe to retry and to replay: the
+     * audit row is unique per (pilot, step), and a row never moves back to an older state version.
+     */
+    async recordPilotStep({ step, state, actor, reason }: PilotStepRecord): Promise<void> {
+      const runId = Context.current().info.workflowExecution?.runId ?? '';
+      const row = pilotRow(state);
+      await db.$transaction(async (tx) => {
+        const existing = await tx.pilot.findUnique({
+          where: { id: state.pilotId },
+          select: { stateVersion: true },
+        });
+        if (!existing) {
+          await tx.pilot.create({ data: { id: state.pilotId, ...row } });
+        } else if (existing.stateVersion < state.version) {
+          await tx.pilot.update({ where: { id: state.pilotId }, data: row });
+        }
+        await tx.auditEvent.createMany({
+          data: {
+            pilotId: state.pilotId,
+            step,
+            runId,
+            phase: state.phase,
+            actorId: actor?.id ?? null,
+            actorRole: actor?.role ?? null,
+            reason: reason ?? null,
+            data: stepData(state) as Prisma.InputJsonValue,
+            occurredAt: new Date(state.updatedAt),
+          },
+          skipDuplicates: true,
+        });
+      });
+    },
+  };
+}
+
+/** What an auditor needs to read the step without the workflow: no contacts, no documents. */
+function stepData(state: PilotState) {
+  return {
+    phase: state.phase,
+    submission: state.submission ? { at: state.submission.at, reference: state.submission.reference } : null,
+    review: state.review,
+    waitingFor: state.waitingFor,
+  };
+}

@@ -1,0 +1,38 @@
+/** The admin API process. SIGINT/SIGTERM: stop accepting, finish open requests, exit 0. */
+import { loadConfig } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLogger } from '../lib/logger';
+import { connectClient } from '../lib/temporal';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('api', config.LOG_LEVEL);
+  const db = createDb(config.DATABASE_URL);
+  const client = await connectClient();
+  const app = createApp({ client, db, taskQueue: config.TASK_QUEUE, uiUrl: config.TEMPORAL_UI_URL, log });
+  const server = app.listen(config.API_PORT, config.API_HOST, () => {
+    log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
+  });
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'api stopping');
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await client.connection.close();
+  await db.$disconnect();
+  log.info('api stopped');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,81 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { ZodError } from 'zod';
+import { refusals, type RefusalCode } from '../domain/errors';
+import type { Logger } from '../lib/logger';
+
+const STATUS: Record<RefusalCode, number> = {
+  VALIDATION_FAILED: 422,
+  MALFORMED_JSON: 400,
+  NOT_FOUND: 404,
+  CALL_NOT_FOUND: 404,
+  CALL_ALREADY_EXISTS: 409,
+  PILOT_NOT_FOUND: 404,
+  PILOT_ALREADY_REGISTERED: 409,
+  REGISTRATION_CLOSED: 422,
+  SUBMISSION_DEADLINE_PASSED: 422,
+  ALREADY_SUBMITTED: 409,
+  NOT_YET_SUBMITTED: 409,
+  ALREADY_DECIDED: 409,
+  WRONG_PHASE: 409,
+  AMOUNT_OUT_OF_RANGE: 422,
+  PILOT_ENDED: 409,
+  TEMPORAL_UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+export interface FieldProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
+/** A refusal the API answers with; thrown anywhere in a handler. */
+export class Problem extends Error {
+  constructor(
+    readonly code: RefusalCode,
+    readonly detail?: string,
+    readonly errors?: FieldProblem[],
+  ) {
+    super(`${code}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+export function fieldProblems(error: ZodError): FieldProblem[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    code: issue.code,
+    message: issue.message,
+  }));
+}
+
+/** RFC 9457 problem details, with the message in Chinese and English. */
+export function sendProblem(res: Response, problem: Problem): void {
+  const status = STATUS[problem.code];
+  const { zh, en } = refusals[problem.code];
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({
+      type: `urn:reform-pilots:problem:${problem.code}`,
+      title: en,
+      status,
+      code: problem.code,
+      message: zh,
+      messageEn: en,
+      ...(problem.detail ? { detail: problem.detail } : {}),
+      ...(problem.errors ? { errors: problem.errors } : {}),
+    });
+}
+
+export function problemHandler(log: Logger): ErrorRequestHandler {
+  return (error: unknown, _req, res, next) => {
+    if (res.headersSent) return next(error);
+    if (error instanceof Problem) return sendProblem(res, error);
+    if (error instanceof ZodError) return sendProblem(res, new Problem('VALIDATION_FAILED', undefined, fieldProblems(error)));
+    const status = (error as { status?: number; type?: string }).status;
+    if ((error as { type?: string }).type === 'entity.parse.failed') return sendProblem(res, new Problem('MALFORMED_JSON'));
+    if (status === 413) return sendProblem(res, new Problem('VALIDATION_FAILED', 'request body too large'));
+    log.error({ err: error }, 'unhandled error');
+    return sendProblem(res, new Problem('INTERNAL'));
+  };
+}

@@ -1,0 +1,21 @@
+import {
+  ServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { isRefusalCode } from '../domain/errors';
+import { Problem } from './problem';
+
+/** Turns what Temporal says into the refusal a clerk understands, or rethrows. */
+export function problemFromTemporal(error: unknown): Problem | null {
+  if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+    const { type, message } = error.cause;
+    if (isRefusalCode(type)) return new Problem(type, message.split(': ').slice(1).join(': ') || undefined);
+  }
+  if (error instanceof WorkflowExecutionAlreadyStartedError) return new Problem('PILOT_ALREADY_REGISTERED');
+  if (error instanceof WorkflowNotFoundError) return new Problem('PILOT_NOT_FOUND');
+  if (error instanceof ServiceError) return new Problem('TEMPORAL_UNAVAILABLE');
+  return null;
+}

@@ -1,0 +1,29 @@
+import { CallInput, type Call } from '../domain/call';
+import type { PilotState } from '../domain/pilot';
+import { formatBeijing } from '../domain/time';
+
+/** Instants travel as UTC ISO; each view adds the same instants as Beijing wall-clock text. */
+export function callView(row: { config: unknown; createdAt: Date }) {
+  const call: Call = CallInput.parse(row.config);
+  return {
+    ...call,
+    createdAt: row.createdAt.toISOString(),
+    beijingTime: { submissionDeadline: formatBeijing(call.submissionDeadline) },
+  };
+}
+
+export function pilotView(state: PilotState, uiUrl: string, namespace: string) {
+  return {
+    ...state,
+    beijingTime: {
+      registeredAt: formatBeijing(state.registeredAt),
+      submissionDeadline: formatBeijing(state.submissionDeadline),
+      ...(state.submission ? { submittedAt: formatBeijing(state.submission.at) } : {}),
+      ...(state.review ? { decidedAt: formatBeijing(state.review.at) } : {}),
+      ...(state.waitingFor?.until ? { waitingUntil: formatBeijing(state.waitingFor.until) } : {}),
+    },
+    links: {
+      temporalUi: `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(state.pilotId)}`,
+    },
+  };
+}

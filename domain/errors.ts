@@ -1,0 +1,50 @@
+/**
+ * Every refusal the product can give, with a stable code and the message in Chinese and English.
+ * Workflow validators raise these codes as ApplicationFailure types; the API maps them to HTTP.
+ */
+export const refusals = {
+  VALIDATION_FAILED: { zh: '请求内容不符合要求', en: 'The request is invalid' },
+  MALFORMED_JSON: { zh: '请求正文不是有效的 JSON', en: 'The request body is not valid JSON' },
+  NOT_FOUND: { zh: '请求的资源不存在', en: 'No such resource' },
+  CALL_NOT_FOUND: { zh: '申报通知不存在', en: 'No such call' },
+  CALL_ALREADY_EXISTS: { zh: '该申报通知编号已存在', en: 'A call with this id already exists' },
+  PILOT_NOT_FOUND: { zh: '试点不存在', en: 'No such pilot' },
+  PILOT_ALREADY_REGISTERED: {
+    zh: '该试点单位已在本申报通知下登记',
+    en: 'This pilot unit is already registered under this call',
+  },
+  REGISTRATION_CLOSED: {
+    zh: '申报截止时间已过，不能再登记申报',
+    en: 'The submission deadline has passed; no more applications can be registered',
+  },
+  SUBMISSION_DEADLINE_PASSED: {
+    zh: '申报截止时间已过，逾期不予受理',
+    en: 'The submission deadline has passed; late submissions are not accepted',
+  },
+  ALREADY_SUBMITTED: { zh: '该试点的申报材料已经提交', en: 'This application was already submitted' },
+  NOT_YET_SUBMITTED: {
+    zh: '尚未收到申报材料，不能作出评审决定',
+    en: 'No submission has been received; a review decision cannot be made yet',
+  },
+  ALREADY_DECIDED: { zh: '该申报已作出评审决定', en: 'A review decision was already made' },
+  WRONG_PHASE: { zh: '试点当前阶段不允许此操作', en: 'The pilot is not in a phase that allows this' },
+  AMOUNT_OUT_OF_RANGE: {
+    zh: '核定经费不在本申报通知规定的资助范围内',
+    en: "The approved amount is outside the call's funding range",
+  },
+  PILOT_ENDED: { zh: '该试点流程已结束', en: 'This pilot has ended' },
+  TEMPORAL_UNAVAILABLE: { zh: '工作流服务暂不可用，请稍后重试', en: 'The workflow service is unavailable; try again later' },
+  INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
+} as const satisfies Record<string, { zh: string; en: string }>;
+
+export type RefusalCode = keyof typeof refusals;
+
+export function isRefusalCode(code: unknown): code is RefusalCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(refusals, code);
+}
+
+/** "中文 / English", the form refusals take in workflow failures and logs. */
+export function bilingual(code: RefusalCode, detail?: string): string {
+  const { zh, en } = refusals[code];
+  return detail ? `${zh} / ${en}: ${detail}` : `${zh} / ${en}`;
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** Process configuration from the environment, validated once at start. */
+const Env = z.object({
+  DATABASE_URL: z.string().url(),
+  TASK_QUEUE: z.string().min(1).default('pilots'),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  API_HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  /** Where staff open a workflow in the Temporal Web UI; used for links in API answers. */
+  TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  /** How long a worker lets in-flight activities finish on SIGINT/SIGTERM. */
+  WORKER_SHUTDOWN_GRACE: z.string().regex(/^\d+(ms|s|m)$/).default('30s') as z.ZodType<`${number}${'ms' | 's' | 'm'}`>,
+});
+export type AppConfig = z.infer<typeof Env>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`configuration error 配置错误: ${problems}`);
+  }
+  return parsed.data;
+}

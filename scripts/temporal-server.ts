@@ -1,0 +1,127 @@
+/**
+ * Starts a Temporal dev server (with the Web UI unless headless) and waits until it answers.
+ * Used by the stack command and by the test suite, so both run the same real server.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import { Connection } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { TemporalCli } from './temporal-cli';
+
+export interface TemporalServerOptions {
+  port: number;
+  /** null: no Web UI. */
+  uiPort: number | null;
+  /** SQLite file for persistence; null keeps everything in memory. */
+  dbFilename: string | null;
+  logFile: string;
+  searchAttributes?: Record<string, 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList'>;
+  /** Codec server the Web UI should use to decode payloads. */
+  uiCodecEndpoint?: string;
+  readyTimeoutMs?: number;
+}
+
+export interface RunningTemporal {
+  address: string;
+  uiUrl: string | null;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the Temporal server exited with code ${child.exitCode}`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.getSystemInfo({});
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`the Temporal server at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+function devServerArgs(options: TemporalServerOptions): string[] {
+  const args = ['--namespace', 'default', '--log-level', 'warn'];
+  if (options.dbFilename) args.push('--db-filename', options.dbFilename);
+  for (const [name, type] of Object.entries(options.searchAttributes ?? {})) {
+    args.push('--search-attribute', `${name}=${type}`);
+  }
+  if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  return args;
+}
+
+export async function startTemporalServer(cli: TemporalCli, options: TemporalServerOptions): Promise<RunningTemporal> {
+  const address = `127.0.0.1:${options.port}`;
+  const uiUrl = options.uiPort === null ? null : `http://127.0.0.1:${options.uiPort}`;
+
+  if (cli.kind === 'sdk-download') {
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        ip: '127.0.0.1',
+        port: options.port,
+        ui: options.uiPort !== null,
+        uiPort: options.uiPort ?? undefined,
+        dbFilename: options.dbFilename ?? undefined,
+        extraArgs: devServerArgs(options).slice(2),
+      },
+    });
+    return { address, uiUrl, stop: () => env.teardown() };
+  }
+
+  const log = fs.openSync(options.logFile, 'a');
+  const child = spawn(
+    cli.path,
+    [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(options.port),
+      ...(options.uiPort === null ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
+      ...devServerArgs(options),
+    ],
+    { stdio: ['ignore', log, log] },
+  );
+  fs.closeSync(log);
+  try {
+    await waitUntilServing(address, child, options.readyTimeoutMs ?? 60_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message} (server log: ${options.logFile})`);
+  }
+  return {
+    address,
+    uiUrl,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => {
+          clearTimeout(killer);
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
+}

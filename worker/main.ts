@@ -1,0 +1,60 @@
+/**
+ * The worker process: runs pilot workflows and their activities from one task queue. SIGINT or
+ * SIGTERM stops polling, lets in-flight activities finish (WORKER_SHUTDOWN_GRACE) and exits 0.
+ */
+import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { loadConfig } from '../lib/config';
+import { createDb } from '../lib/db';
+import { createLogger } from '../lib/logger';
+import { connectWorkerConnection } from '../lib/temporal';
+import { createPilotWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('worker', config.LOG_LEVEL);
+  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'trace',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  const forward = (level: LogLevel) => (message: string, meta?: LogMetadata) => log[levels[level]](meta ?? {}, message);
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) => forward(level)(message, meta),
+      trace: forward('TRACE'),
+      debug: forward('DEBUG'),
+      info: forward('INFO'),
+      warn: forward('WARN'),
+      error: forward('ERROR'),
+    },
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
+  });
+
+  const db = createDb(config.DATABASE_URL);
+  const { connection, namespace } = await connectWorkerConnection();
+  try {
+    const worker = await createPilotWorker({
+      connection,
+      namespace,
+      taskQueue: config.TASK_QUEUE,
+      db,
+      shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
+    });
+    log.info({ namespace, taskQueue: config.TASK_QUEUE }, 'worker started');
+    await worker.run();
+    log.info('worker stopped');
+  } finally {
+    await connection.close();
+    await db.$disconnect();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,24 @@
+import type { Duration } from '@temporalio/common';
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities';
+
+export interface PilotWorkerOptions extends ActivityDeps {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  /** A prebuilt bundle (tests bundle once per run); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkflowBundle;
+  shutdownGraceTime?: Duration;
+}
+
+/** One task queue; any number of these workers can share it. */
+export function createPilotWorker({ connection, namespace, taskQueue, workflowBundle, shutdownGraceTime, ...deps }: PilotWorkerOptions) {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    activities: createActivities(deps),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    shutdownGraceTime: shutdownGraceTime ?? '30s',
+  });
+}

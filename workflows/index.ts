@@ -1,0 +1,1 @@
+export { pilot } from './pilot';
