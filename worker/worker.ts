@@ -1,5 +1,5 @@
 import type { Duration } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
 export interface PilotWorkerOptions extends ActivityDeps {
@@ -7,7 +7,7 @@ export interface PilotWorkerOptions extends ActivityDeps {
   namespace: string;
   taskQueue: string;
   /** A prebuilt bundle (tests bundle once per run); otherwise the workflows are bundled at start. */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
   shutdownGraceTime?: Duration;
 }
 

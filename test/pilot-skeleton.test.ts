@@ -1,0 +1,204 @@
+/**
+ * The walking skeleton through the HTTP API on the real stack: register → submit → review, expiry,
+ * and the refusals that must leave no trace.
+ */
+import { call, compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
+import { readHistory } from './support/history';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function openCall(secondsToDeadline: number): Promise<string> {
+  const id = uniqueId('call');
+  const created = await call(stack, 'POST', '/calls', compressedCall(id, secondsToDeadline));
+  expect(created.status).toBe(201);
+  return id;
+}
+
+async function register(callId: string, unit = uniqueId('unit')): Promise<string> {
+  const registered = await call<{ pilotId: string; phase: string }>(stack, 'POST', '/pilots', registration(callId, unit));
+  expect(registered.status).toBe(201);
+  expect(registered.body.phase).toBe('registered');
+  return registered.body.pilotId;
+}
+
+test('register → submit before the deadline → approve: API, database and workflow agree, history shows each step', async () => {
+  const callId = await openCall(120);
+  const pilotId = await register(callId, 'hangzhou');
+  expect(pilotId).toBe(`${callId}.hangzhou`);
+
+  const submitted = await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: '申报书邮件 2020-06-01' }, {
+    'x-actor-id': 'clerk-li',
+  });
+  expect(submitted.status).toBe(200);
+  expect(submitted.body).toMatchObject({ phase: 'submitted', waitingFor: { what: 'review-decision' } });
+
+  const approved = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
+    outcome: 'approved',
+    amountFen: 350_000_00,
+    reason: '专家组评审通过 / approved by the expert panel',
+  });
+  expect(approved.status).toBe(200);
+
+  const live = await call<Record<string, any>>(stack, 'GET', `/pilots/${pilotId}`);
+  expect(live.status).toBe(200);
+  expect(live.body).toMatchObject({
+    pilotId,
+    phase: 'approved',
+    submission: { reference: '申报书邮件 2020-06-01', by: { id: 'clerk-li', role: 'staff' } },
+    review: { outcome: 'approved', amountFen: 350_000_00, by: { id: 'staff-desk', role: 'staff' } },
+    waitingFor: null,
+  });
+  expect(live.body.beijingTime.submissionDeadline).toMatch(/北京时间/);
+
+  // The database row, written by the workflow's activity, says the same.
+  const row = await stack.db.pilot.findUniqueOrThrow({ where: { id: pilotId } });
+  expect(row).toMatchObject({ callId, pilotUnitCode: 'hangzhou', phase: 'approved', approvedAmountFen: 350_000_00 });
+  expect(row.submittedAt?.toISOString()).toBe(live.body.submission.at);
+  expect(row.decidedAt?.toISOString()).toBe(live.body.review.at);
+
+  const listed = await call<{ items: { id: string; phase: string }[] }>(stack, 'GET', `/pilots?callId=${callId}`);
+  expect(listed.body.items).toEqual([expect.objectContaining({ id: pilotId, phase: 'approved' })]);
+
+  const audit = await stack.db.auditEvent.findMany({ where: { pilotId }, orderBy: { id: 'asc' } });
+  expect(audit.map((a) => [a.step, a.phase, a.actorId])).toEqual([
+    ['registered', 'registered', 'staff-desk'],
+    ['submitted', 'submitted', 'clerk-li'],
+    ['review-decided', 'approved', 'staff-desk'],
+  ]);
+
+  const { acceptedUpdates, recordedSteps } = await readHistory(stack.client, pilotId);
+  expect(acceptedUpdates).toEqual(['submit', 'decideReview']);
+  expect(recordedSteps).toEqual(['registered', 'submitted', 'review-decided']);
+  const result = await stack.client.workflow.getHandle(pilotId).result();
+  expect(result.phase).toBe('approved');
+});
+
+test('no submission before the (compressed) deadline → the workflow ends as expired', async () => {
+  const callId = await openCall(3);
+  const pilotId = await register(callId);
+
+  const result = await stack.client.workflow.getHandle(pilotId).result();
+  expect(result).toMatchObject({ phase: 'expired', submission: null, waitingFor: null });
+  const row = await stack.db.pilot.findUniqueOrThrow({ where: { id: pilotId } });
+  expect(row.phase).toBe('expired');
+  const live = await call(stack, 'GET', `/pilots/${pilotId}`);
+  expect(live.body.phase).toBe('expired');
+});
+
+test('submitting after the deadline is refused with a clear error and changes nothing', async () => {
+  const callId = await openCall(3);
+  const pilotId = await register(callId);
+  await stack.client.workflow.getHandle(pilotId).result();
+  const before = await readHistory(stack.client, pilotId);
+
+  const late = await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: '逾期邮件' });
+  expect(late.status).toBe(422);
+  expect(late.contentType).toMatch(/application\/problem\+json/);
+  expect(late.body).toMatchObject({
+    code: 'SUBMISSION_DEADLINE_PASSED',
+    message: '申报截止时间已过，逾期不予受理',
+    messageEn: expect.stringMatching(/late submissions are not accepted/),
+  });
+
+  const after = await readHistory(stack.client, pilotId);
+  expect(after.eventCount).toBe(before.eventCount);
+  const row = await stack.db.pilot.findUniqueOrThrow({ where: { id: pilotId } });
+  expect(row).toMatchObject({ phase: 'expired', submittedAt: null });
+
+  // Nor can a new pilot be registered under a call whose deadline has passed.
+  const tooLate = await call(stack, 'POST', '/pilots', registration(callId, uniqueId('late')));
+  expect(tooLate.status).toBe(422);
+  expect(tooLate.body.code).toBe('REGISTRATION_CLOSED');
+});
+
+test('a review decision before a submission is refused (409) and leaves no event in history', async () => {
+  const callId = await openCall(120);
+  const pilotId = await register(callId);
+  // Let the registration step settle (its activity done, no workflow task pending) so the event
+  // count below can only change because of the refused request.
+  await waitFor(async () => {
+    const events = (await readHistory(stack.client, pilotId)).history.events ?? [];
+    const last = events.at(-1);
+    return (
+      events.some((e) => e.activityTaskCompletedEventAttributes) &&
+      !last?.workflowTaskScheduledEventAttributes &&
+      !last?.workflowTaskStartedEventAttributes
+    );
+  });
+  const before = await readHistory(stack.client, pilotId);
+
+  const early = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
+    outcome: 'approved',
+    amountFen: 350_000_00,
+    reason: '提前决定',
+  });
+  expect(early.status).toBe(409);
+  expect(early.body).toMatchObject({ code: 'NOT_YET_SUBMITTED', message: expect.stringContaining('尚未收到申报材料') });
+
+  const after = await readHistory(stack.client, pilotId);
+  expect(after.eventCount).toBe(before.eventCount);
+  expect(after.acceptedUpdates).toEqual([]);
+  const live = await call(stack, 'GET', `/pilots/${pilotId}`);
+  expect(live.body).toMatchObject({ phase: 'registered', review: null });
+});
+
+test('an approved amount outside the call range is refused and the pilot stays under review', async () => {
+  const callId = await openCall(120);
+  const pilotId = await register(callId);
+  expect((await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: 'mail' })).status).toBe(200);
+
+  const tooMuch = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
+    outcome: 'approved',
+    amountFen: 400_000_01,
+    reason: '超出范围',
+  });
+  expect(tooMuch.status).toBe(422);
+  expect(tooMuch.body.code).toBe('AMOUNT_OUT_OF_RANGE');
+
+  const rejected = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, { outcome: 'rejected', reason: '方案不具体' });
+  expect(rejected.status).toBe(200);
+  expect(rejected.body).toMatchObject({ phase: 'rejected', review: { outcome: 'rejected', reason: '方案不具体' } });
+  const again = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, { outcome: 'rejected', reason: '再次' });
+  expect(again.status).toBe(409);
+});
+
+test('bad input is refused with field paths, and a unit cannot be registered twice under one call', async () => {
+  const callId = await openCall(120);
+  const invalid = await call(stack, 'POST', '/pilots', { callId, pilotUnit: { code: 'Bad Code!', name: '' }, province: '浙江' });
+  expect(invalid.status).toBe(422);
+  expect(invalid.body.code).toBe('VALIDATION_FAILED');
+  expect((invalid.body.errors as { path: string }[]).map((e) => e.path).sort()).toEqual(
+    ['applicantUnit', 'pilotUnit.code', 'pilotUnit.name'].sort(),
+  );
+
+  const malformed = await call(stack, 'POST', '/pilots', '{"callId":');
+  expect(malformed.status).toBe(400);
+  expect(malformed.body.code).toBe('MALFORMED_JSON');
+
+  const unknownCall = await call(stack, 'POST', '/pilots', registration('no-such-call', 'x'));
+  expect(unknownCall.status).toBe(404);
+  expect(unknownCall.body.code).toBe('CALL_NOT_FOUND');
+
+  await register(callId, 'wenzhou');
+  const twice = await call(stack, 'POST', '/pilots', registration(callId, 'wenzhou'));
+  expect(twice.status).toBe(409);
+  expect(twice.body.code).toBe('PILOT_ALREADY_REGISTERED');
+
+  const unknownPilot = await call(stack, 'GET', `/pilots/${callId}.nobody`);
+  expect(unknownPilot.status).toBe(404);
+  expect(unknownPilot.body.code).toBe('PILOT_NOT_FOUND');
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

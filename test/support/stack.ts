@@ -1,0 +1,130 @@
+/**
+ * The product's own worker and API, started in the test process against the run's real Temporal
+ * server and PostgreSQL database, on a task queue of the test file's own.
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, type Logger as TemporalLogger } from '@temporalio/worker';
+import { createApp } from '../../api/app';
+import { createDb, type Db } from '../../lib/db';
+import { createLogger } from '../../lib/logger';
+import { createPilotWorker } from '../../worker/worker';
+
+export interface Stack {
+  baseUrl: string;
+  client: Client;
+  db: Db;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through jest (its globalSetup starts the servers)`);
+  return value;
+}
+
+let runtimeInstalled = false;
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const silent = () => undefined;
+  const logger: TemporalLogger = { log: silent, trace: silent, debug: silent, info: silent, warn: silent, error: silent };
+  Runtime.install({ logger, telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
+}
+
+export async function startStack(): Promise<Stack> {
+  installQuietRuntime();
+  const address = required('TEST_TEMPORAL_ADDRESS');
+  const taskQueue = `test-${randomUUID()}`;
+  const db = createDb(required('TEST_DATABASE_URL'));
+  const workerConnection = await NativeConnection.connect({ address });
+  const worker = await createPilotWorker({
+    connection: workerConnection,
+    namespace: 'default',
+    taskQueue,
+    db,
+    workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
+    shutdownGraceTime: '2s',
+  });
+  const running = worker.run();
+
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+  const app = createApp({ client, db, taskQueue, uiUrl: 'http://127.0.0.1:8233', log: createLogger('api-test', 'silent') });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    client,
+    db,
+    taskQueue,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await workerConnection.close();
+      await db.$disconnect();
+    },
+  };
+}
+
+export interface ApiAnswer<T = Record<string, unknown>> {
+  status: number;
+  contentType: string | null;
+  body: T;
+}
+
+/** A JSON request over real HTTP. */
+export async function call<T = Record<string, unknown>>(
+  stack: Pick<Stack, 'baseUrl'>,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<ApiAnswer<T>> {
+  const response = await fetch(`${stack.baseUrl}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    body: (text ? JSON.parse(text) : {}) as T,
+  };
+}
+
+/** A call whose deadline is `secondsFromNow` away: the compressed timeline of a test. */
+export function compressedCall(id: string, secondsFromNow: number) {
+  return {
+    id,
+    name: `测试申报通知 ${id} (test call)`,
+    submissionDeadline: new Date(Date.now() + secondsFromNow * 1000).toISOString(),
+    funding: { minFen: 300_000_00, maxFen: 400_000_00 },
+    period: { start: '2020-07', end: '2021-07' },
+  };
+}
+
+export function registration(callId: string, unitCode: string) {
+  return {
+    callId,
+    pilotUnit: { code: unitCode, name: `${unitCode} 市科协` },
+    applicantUnit: { name: '浙江省科学技术协会' },
+    province: '浙江',
+  };
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
