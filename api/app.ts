@@ -25,7 +25,12 @@ export function createApp(deps: ApiDeps): express.Express {
     res.on('finish', () => {
       // Method, route and status only: bodies and query strings may carry personal data.
       deps.log.info(
-        { method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        {
+          method: req.method,
+          path: req.path,
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
         'request',
       );
     });

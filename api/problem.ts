@@ -71,9 +71,11 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
     if (res.headersSent) return next(error);
     if (error instanceof Problem) return sendProblem(res, error);
-    if (error instanceof ZodError) return sendProblem(res, new Problem('VALIDATION_FAILED', undefined, fieldProblems(error)));
+    if (error instanceof ZodError)
+      return sendProblem(res, new Problem('VALIDATION_FAILED', undefined, fieldProblems(error)));
     const status = (error as { status?: number; type?: string }).status;
-    if ((error as { type?: string }).type === 'entity.parse.failed') return sendProblem(res, new Problem('MALFORMED_JSON'));
+    if ((error as { type?: string }).type === 'entity.parse.failed')
+      return sendProblem(res, new Problem('MALFORMED_JSON'));
     if (status === 413) return sendProblem(res, new Problem('VALIDATION_FAILED', 'request body too large'));
     log.error({ err: error }, 'unhandled error');
     return sendProblem(res, new Problem('INTERNAL'));

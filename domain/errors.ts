@@ -33,7 +33,10 @@ export const refusals = {
     en: "The approved amount is outside the call's funding range",
   },
   PILOT_ENDED: { zh: '该试点流程已结束', en: 'This pilot has ended' },
-  TEMPORAL_UNAVAILABLE: { zh: '工作流服务暂不可用，请稍后重试', en: 'The workflow service is unavailable; try again later' },
+  TEMPORAL_UNAVAILABLE: {
+    zh: '工作流服务暂不可用，请稍后重试',
+    en: 'The workflow service is unavailable; try again later',
+  },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, { zh: string; en: string }>;
 

@@ -10,7 +10,10 @@ const Env = z.object({
   /** Where staff open a workflow in the Temporal Web UI; used for links in API answers. */
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
   /** How long a worker lets in-flight activities finish on SIGINT/SIGTERM. */
-  WORKER_SHUTDOWN_GRACE: z.string().regex(/^\d+(ms|s|m)$/).default('30s') as z.ZodType<`${number}${'ms' | 's' | 'm'}`>,
+  WORKER_SHUTDOWN_GRACE: z
+    .string()
+    .regex(/^\d+(ms|s|m)$/)
+    .default('30s') as z.ZodType<`${number}${'ms' | 's' | 'm'}`>,
 });
 export type AppConfig = z.infer<typeof Env>;
 

@@ -15,9 +15,7 @@ import path from 'node:path';
 
 export const TEMPORAL_CLI_VERSIONS = ['v1.5.1', 'v1.5.0', 'v1.4.1'] as const;
 
-export type TemporalCli =
-  | { kind: 'path'; path: string; source: string }
-  | { kind: 'sdk-download'; source: string };
+export type TemporalCli = { kind: 'path'; path: string; source: string } | { kind: 'sdk-download'; source: string };
 
 export function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');

@@ -1,5 +1,5 @@
 import type { Duration } from '@temporalio/common';
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
 export interface PilotWorkerOptions extends ActivityDeps {
@@ -12,7 +12,14 @@ export interface PilotWorkerOptions extends ActivityDeps {
 }
 
 /** One task queue; any number of these workers can share it. */
-export function createPilotWorker({ connection, namespace, taskQueue, workflowBundle, shutdownGraceTime, ...deps }: PilotWorkerOptions) {
+export function createPilotWorker({
+  connection,
+  namespace,
+  taskQueue,
+  workflowBundle,
+  shutdownGraceTime,
+  ...deps
+}: PilotWorkerOptions) {
   return Worker.create({
     connection,
     namespace,

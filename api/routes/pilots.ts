@@ -3,7 +3,15 @@ import { z } from 'zod';
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { CallInput, Slug } from '../../domain/call';
-import { PILOT_PHASES, PilotRegistration, ReviewDecision, Submission, pilotIdOf, type Acting, type PilotState } from '../../domain/pilot';
+import {
+  PILOT_PHASES,
+  PilotRegistration,
+  ReviewDecision,
+  Submission,
+  pilotIdOf,
+  type Acting,
+  type PilotState,
+} from '../../domain/pilot';
 import { decideReviewUpdate, pilot, pilotStateQuery, submitUpdate } from '../../workflows/pilot';
 import type { ApiDeps } from '../app';
 import { Problem } from '../problem';
@@ -76,7 +84,12 @@ export function pilotRoutes({ client, db, taskQueue, uiUrl }: ApiDeps): Router {
     const where = { callId: query.callId, phase: query.phase };
     const [total, rows] = await Promise.all([
       db.pilot.count({ where }),
-      db.pilot.findMany({ where, orderBy: [{ registeredAt: 'asc' }, { id: 'asc' }], skip: query.offset, take: query.limit }),
+      db.pilot.findMany({
+        where,
+        orderBy: [{ registeredAt: 'asc' }, { id: 'asc' }],
+        skip: query.offset,
+        take: query.limit,
+      }),
     ]);
     res.json({
       total,

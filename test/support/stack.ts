@@ -6,11 +6,12 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, type Logger as TemporalLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../../api/app';
 import { createDb, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { createPilotWorker } from '../../worker/worker';
+import { installQuietRuntime } from './runtime';
 
 export interface Stack {
   baseUrl: string;
@@ -24,15 +25,6 @@ function required(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`${name} is not set: run the tests through jest (its globalSetup starts the servers)`);
   return value;
-}
-
-let runtimeInstalled = false;
-function installQuietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  const silent = () => undefined;
-  const logger: TemporalLogger = { log: silent, trace: silent, debug: silent, info: silent, warn: silent, error: silent };
-  Runtime.install({ logger, telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } } });
 }
 
 export async function startStack(): Promise<Stack> {
@@ -53,7 +45,13 @@ export async function startStack(): Promise<Stack> {
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
-  const app = createApp({ client, db, taskQueue, uiUrl: 'http://127.0.0.1:8233', log: createLogger('api-test', 'silent') });
+  const app = createApp({
+    client,
+    db,
+    taskQueue,
+    uiUrl: 'http://127.0.0.1:8233',
+    log: createLogger('api-test', 'silent'),
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

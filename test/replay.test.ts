@@ -1,0 +1,34 @@
+/**
+ * Pilots run for a year while the code changes under them: every committed history (recorded from
+ * real runs by `npm run record:histories`) must replay against the current workflow code.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { installQuietRuntime } from './support/runtime';
+
+beforeAll(installQuietRuntime);
+
+const dir = path.join(__dirname, 'fixtures', 'histories');
+const fixtures = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
+
+test('fixtures exist for the main paths', () => {
+  expect(fixtures).toEqual(expect.arrayContaining(['g1-approved.json', 'g1-rejected.json', 'g1-expired.json']));
+});
+
+test.each(fixtures)('%s replays against the current workflow code', async (file) => {
+  const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
+  await expect(
+    Worker.runReplayHistory({ workflowBundle: { codePath: bundlePath() } }, history, file),
+  ).resolves.toBeUndefined();
+});
+
+function bundlePath(): string {
+  const codePath = process.env.TEST_WORKFLOW_BUNDLE;
+  if (!codePath) throw new Error('TEST_WORKFLOW_BUNDLE is not set: run through jest');
+  return codePath;
+}
