@@ -128,7 +128,8 @@ async function temporal(): Promise<{ env: NodeJS.ProcessEnv; uiUrl: string }> {
   const port = Number(process.env.TEMPORAL_PORT ?? 7233);
   const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
   for (const p of [port, uiPort]) {
-    if (await portAnswers(p)) throw new Error(`port ${p} is taken (another Temporal?); set TEMPORAL_PORT/TEMPORAL_UI_PORT`);
+    if (await portAnswers(p))
+      throw new Error(`port ${p} is taken (another Temporal?); set TEMPORAL_PORT/TEMPORAL_UI_PORT`);
   }
   const cli = resolveTemporalCli(say);
   say(describeCli(cli));
@@ -168,7 +169,13 @@ async function main(): Promise<void> {
   const { env: temporalEnv, uiUrl } = await temporal();
 
   const apiPort = Number(process.env.API_PORT ?? 3000);
-  const env = { ...process.env, ...temporalEnv, DATABASE_URL: databaseUrl, API_PORT: String(apiPort), TEMPORAL_UI_URL: uiUrl };
+  const env = {
+    ...process.env,
+    ...temporalEnv,
+    DATABASE_URL: databaseUrl,
+    API_PORT: String(apiPort),
+    TEMPORAL_UI_URL: uiUrl,
+  };
   start('worker', TSX, ['worker/main.ts'], env);
   const api = start('API', TSX, ['api/main.ts'], env);
   await waitForPort(apiPort, api, 'the API');
