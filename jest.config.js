@@ -9,4 +9,5 @@ module.exports = {
   // Real servers and compressed but real timelines.
   testTimeout: 60_000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -5,8 +5,8 @@ async function main(url: string): Promise<void> {
   const pg = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   try {
     await pg.connect();
-    const { rows } = await pg.query<{ version: string }>('SHOW server_version');
-    console.log(`PostgreSQL ${rows[0]?.version ?? '?'} answers at ${new URL(url).host}`);
+    const { rows } = await pg.query<{ server_version: string }>('SHOW server_version');
+    console.log(`PostgreSQL ${rows[0]?.server_version ?? '?'} answers at ${new URL(url).host}`);
   } catch (error) {
     console.error(
       `No PostgreSQL answers at ${url} (${(error as Error).message}).\n` +
