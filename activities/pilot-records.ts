@@ -20,10 +20,13 @@ function pilotRow(state: PilotState) {
     province: state.province,
     provincial: state.provincial,
     phase: state.phase,
-    approvedAmountFen: state.review?.outcome === 'approved' ? state.review.amountFen : null,
+    approvedAmountFen:
+      state.approvedAmountFen ?? (state.review?.outcome === 'approved' ? state.review.amountFen : null),
+    tailWithheld: state.tranches?.tail.status === 'withheld',
     registeredAt: new Date(state.registeredAt),
     submittedAt: state.submission ? new Date(state.submission.at) : null,
     decidedAt: state.review ? new Date(state.review.at) : null,
+    closedAt: state.phase === 'closed' ? new Date(state.updatedAt) : null,
     stateVersion: state.version,
   };
 }
@@ -70,8 +73,9 @@ export function createPilotRecordActivities(db: Db) {
 function stepData(state: PilotState) {
   return {
     phase: state.phase,
-    submission: state.submission ? { at: state.submission.at, reference: state.submission.reference } : null,
-    review: state.review,
     waitingFor: state.waitingFor,
+    approvedAmountFen: state.approvedAmountFen,
+    tranches: state.tranches,
+    due: state.due,
   };
 }

@@ -21,6 +21,9 @@ export function pilotView(state: PilotState, uiUrl: string, namespace: string) {
       ...(state.submission ? { submittedAt: formatBeijing(state.submission.at) } : {}),
       ...(state.review ? { decidedAt: formatBeijing(state.review.at) } : {}),
       ...(state.waitingFor?.until ? { waitingUntil: formatBeijing(state.waitingFor.until) } : {}),
+      ...(state.due.midtermReport ? { midtermReportDue: formatBeijing(state.due.midtermReport) } : {}),
+      ...(state.due.finalReport ? { finalReportDue: formatBeijing(state.due.finalReport) } : {}),
+      ...(state.due.acceptance ? { acceptanceDue: formatBeijing(state.due.acceptance) } : {}),
     },
     links: {
       temporalUi: `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(state.pilotId)}`,

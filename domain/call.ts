@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Duration } from './duration';
 import { CALENDAR_DATE, endOfBeijingDay } from './time';
 
 /** Readable ids that appear in workflow ids: lowercase letters, digits and single hyphens. */
@@ -32,13 +33,53 @@ export const Deadline = z.union([
   z.iso.datetime({ offset: true }).transform((instant) => new Date(instant).toISOString()),
 ]);
 
+const Email = z.email().max(200);
+
+/**
+ * Durations the notice leaves to the office, each with the default a programme office would expect.
+ * Every one can be compressed to seconds (tests run whole lifecycles in under a minute).
+ */
+export const CallTiming = z.object({
+  /** 公示期: an objection within it sends the decision back to review. */
+  publicNoticePeriod: Duration.default('7d'),
+  /** How long staff may leave a submitted application without a panel decision before reminders. */
+  reviewWithin: Duration.default('30d'),
+  /** Due dates counted from the start of the pilot's work (the first tranche instruction). */
+  midtermReportDueAfter: Duration.default('183d'),
+  finalReportDueAfter: Duration.default('365d'),
+  midtermEvaluationWithin: Duration.default('30d'),
+  acceptanceWithin: Duration.default('60d'),
+  /** Reminders before each due date (submission deadline, reports). */
+  reminderBefore: z.array(Duration).max(5).default(['7d', '1d']),
+  /** Re-reminders once something is overdue (reports, decisions, finance confirmations). */
+  overdueReminderEvery: Duration.default('7d'),
+  /** Finance confirms an instruction's execution within this, else it is reminded. */
+  financeConfirmationWithin: Duration.default('10d'),
+  /** Rounds of rectification (整改) after a failed acceptance; 0 is the notice's literal rule. */
+  rectificationRounds: z.number().int().min(0).max(3).default(0),
+  rectificationPeriod: Duration.default('90d'),
+});
+export type CallTiming = z.output<typeof CallTiming>;
+
 export const CallInput = z
   .object({
     id: Slug,
     name: z.string().trim().min(1).max(200),
     submissionDeadline: Deadline,
     funding: z.object({ minFen: Fen, maxFen: Fen }),
+    /** Share of the approved amount paid as the first tranche, in basis points (5000 = 50%). */
+    firstTrancheBasisPoints: z.number().int().min(1).max(10_000).default(5000),
     period: z.object({ start: YearMonth, end: YearMonth }),
+    review: z.object({ minExpertScores: z.number().int().min(1).max(20).default(3) }).prefault({}),
+    /** The programme office (中国科协改革工作办公室) and finance, who receive notices. */
+    office: z.object({
+      name: z.string().trim().min(1).max(100),
+      email: Email,
+      contactName: z.string().trim().min(1).max(50).optional(),
+      phone: z.string().trim().min(3).max(30).optional(),
+    }),
+    financeEmail: Email,
+    timing: CallTiming.prefault({}),
   })
   .refine((c) => c.funding.minFen <= c.funding.maxFen, {
     path: ['funding', 'maxFen'],
@@ -58,5 +99,8 @@ export const SECOND_BATCH_2020: z.input<typeof CallInput> = {
   name: '2020年第二批地方科协深化改革工作试点 (2020 second batch of local association reform pilots)',
   submissionDeadline: '2020-06-10',
   funding: { minFen: 300_000_00, maxFen: 400_000_00 },
+  firstTrancheBasisPoints: 5000,
   period: { start: '2020-07', end: '2021-07' },
+  office: { name: '中国科协改革工作办公室', email: 'reform-office@example.org' },
+  financeEmail: 'finance@example.org',
 };

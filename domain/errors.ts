@@ -32,6 +32,27 @@ export const refusals = {
     zh: '核定经费不在本申报通知规定的资助范围内',
     en: "The approved amount is outside the call's funding range",
   },
+  EXPERT_CONFLICT_OF_INTEREST: {
+    zh: '评审专家与申报单位同属一个省份，应当回避',
+    en: "An expert from the applicant's own province must recuse themselves",
+  },
+  EXPERT_ALREADY_SCORED: { zh: '该专家已提交评分', en: 'This expert has already scored the application' },
+  NOT_ENOUGH_EXPERT_SCORES: {
+    zh: '专家评分数量不足，不能作出评审决定',
+    en: 'Not enough expert scores have been recorded for a panel decision',
+  },
+  NOT_IN_PUBLIC_NOTICE: { zh: '评审结果不在公示期内', en: 'The review result is not in its public-notice period' },
+  TRANCHE_NOT_ISSUED: { zh: '该笔拨款指令尚未下达', en: 'No payment instruction has been issued for this tranche' },
+  TRANCHE_ALREADY_CONFIRMED: { zh: '该笔拨款已确认执行', en: 'This tranche has already been confirmed' },
+  NOTHING_TO_EXTEND: {
+    zh: '该期限当前不在等待中，无法延期',
+    en: 'This due date is not pending, so it cannot be moved',
+  },
+  EXTENSION_NOT_LATER: {
+    zh: '新的期限必须晚于原期限和当前时间',
+    en: 'The new due date must be later than the current one and than now',
+  },
+  NOT_CLOSED: { zh: '只有已结项的试点才能列入成果宣传', en: 'Only closed pilots can be marked for publicity' },
   PILOT_ENDED: { zh: '该试点流程已结束', en: 'This pilot has ended' },
   TEMPORAL_UNAVAILABLE: {
     zh: '工作流服务暂不可用，请稍后重试',

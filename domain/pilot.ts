@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Fen, Slug, type Call } from './call';
+import { Deadline, Fen, Slug, type Call } from './call';
 
 export const Role = z.enum(['staff', 'reviewer', 'finance', 'auditor', 'admin']);
 export type Role = z.infer<typeof Role>;
@@ -9,6 +9,15 @@ export const Actor = z.object({ id: z.string().min(1).max(100), role: Role });
 export type Actor = z.infer<typeof Actor>;
 
 const UnitName = z.string().trim().min(2).max(100);
+const Reason = z.string().trim().min(1).max(2000);
+const Reference = z.string().trim().min(1).max(300);
+
+/** A person notices go to (the heads of the applicant and pilot units). Personal data. */
+export const Contact = z.object({
+  name: z.string().trim().min(1).max(50),
+  email: z.email().max(200),
+});
+export type Contact = z.infer<typeof Contact>;
 
 export const PilotRegistration = z.object({
   callId: Slug,
@@ -19,6 +28,7 @@ export const PilotRegistration = z.object({
   province: z.string().trim().min(2).max(20),
   /** A provincial pilot is carried out by the applicant unit itself. */
   provincial: z.boolean().default(false),
+  contacts: z.array(Contact).min(1).max(5),
 });
 export type PilotRegistration = z.output<typeof PilotRegistration>;
 
@@ -27,13 +37,21 @@ export function pilotIdOf(callId: string, pilotUnitCode: string): string {
   return `${callId}.${pilotUnitCode}`;
 }
 
+// ---- Staff actions, one schema each --------------------------------------------------------
+
 export const Submission = z.object({
   /** Where the sealed application came from, e.g. the e-mail's subject or message id. */
-  reference: z.string().trim().min(1).max(200),
+  reference: Reference,
 });
 export type Submission = z.infer<typeof Submission>;
 
-const Reason = z.string().trim().min(1).max(2000);
+/** One expert's score; an expert from the applicant's own province is refused (回避). */
+export const ExpertScore = z.object({
+  expert: z.object({ id: z.string().trim().min(1).max(100), province: z.string().trim().min(2).max(20) }),
+  score: z.number().min(0).max(100),
+  comment: z.string().trim().min(1).max(2000),
+});
+export type ExpertScore = z.infer<typeof ExpertScore>;
 
 export const ReviewDecision = z.discriminatedUnion('outcome', [
   z.object({ outcome: z.literal('approved'), amountFen: Fen, reason: Reason }),
@@ -41,14 +59,106 @@ export const ReviewDecision = z.discriminatedUnion('outcome', [
 ]);
 export type ReviewDecision = z.infer<typeof ReviewDecision>;
 
+/** An objection raised during the public notice (公示) sends the decision back to review. */
+export const Objection = z.object({ reason: Reason });
+export type Objection = z.infer<typeof Objection>;
+
+export const TRANCHES = ['first', 'tail'] as const;
+export const Tranche = z.enum(TRANCHES);
+export type Tranche = z.infer<typeof Tranche>;
+
+/** Finance confirms that a payment instruction was executed, with the bank's or ledger's reference. */
+export const TrancheConfirmation = z.object({ tranche: Tranche, reference: Reference });
+export type TrancheConfirmation = z.infer<typeof TrancheConfirmation>;
+
+export const MidtermReport = z.object({ reference: Reference });
+export type MidtermReport = z.infer<typeof MidtermReport>;
+
+export const Verdict = z.object({ outcome: z.enum(['passed', 'failed']), reason: Reason });
+export type Verdict = z.infer<typeof Verdict>;
+
+/** The final report: the pilot report, with its typical cases and institutional innovations. */
+export const FinalReport = z.object({
+  reportReference: Reference,
+  typicalCases: z.array(z.string().trim().min(1).max(300)).min(1).max(20),
+  institutionalInnovations: z.array(z.string().trim().min(1).max(300)).min(1).max(20),
+});
+export type FinalReport = z.infer<typeof FinalReport>;
+
+export const Rectification = z.object({ reference: Reference });
+export type Rectification = z.infer<typeof Rectification>;
+
+export const EXTENDABLE = ['midterm-report', 'final-report', 'acceptance'] as const;
+export const Extension = z.object({ which: z.enum(EXTENDABLE), until: Deadline, reason: Reason });
+export type Extension = z.output<typeof Extension>;
+
+export const Withdrawal = z.object({ reason: Reason });
+export type Withdrawal = z.infer<typeof Withdrawal>;
+
+/** 弄虚作假: false material found in the application. */
+export const IntegrityFlag = z.object({ reason: Reason });
+export type IntegrityFlag = z.infer<typeof IntegrityFlag>;
+
 /** Every staff action reaches the workflow with its actor. */
 export function acting<T extends z.ZodType>(action: T) {
   return z.intersection(action, z.object({ actor: Actor }));
 }
 export type Acting<T> = T & { actor: Actor };
 
-export const PILOT_PHASES = ['registered', 'submitted', 'approved', 'rejected', 'expired'] as const;
+// ---- The pilot's state, as the workflow keeps it and the query returns it ------------------
+
+export const PILOT_PHASES = [
+  'registered',
+  'submitted',
+  'under_review',
+  'public_notice',
+  'in_progress',
+  'midterm_review',
+  'midterm_passed',
+  'tail_withheld',
+  'acceptance_review',
+  'rectifying',
+  // ends
+  'expired',
+  'rejected',
+  'closed',
+  'not_closed',
+  'withdrawn',
+  'integrity_failed',
+] as const;
 export type PilotPhase = (typeof PILOT_PHASES)[number];
+
+export const ENDED_PHASES: readonly PilotPhase[] = [
+  'expired',
+  'rejected',
+  'closed',
+  'not_closed',
+  'withdrawn',
+  'integrity_failed',
+];
+
+export type WaitingFor =
+  | 'submission'
+  | 'review-decision'
+  | 'public-notice'
+  | 'midterm-report'
+  | 'midterm-evaluation'
+  | 'final-report'
+  | 'acceptance'
+  | 'rectification';
+
+export interface Done {
+  at: string;
+  by: Actor;
+}
+
+export interface TrancheState {
+  amountFen: number;
+  status: 'pending' | 'issued' | 'confirmed' | 'withheld';
+  issuedAt: string | null;
+  confirmation: (Done & { reference: string }) | null;
+  withheld: { at: string; reason: string } | null;
+}
 
 export interface PilotStart {
   pilotId: string;
@@ -70,10 +180,25 @@ export interface PilotState {
   registeredBy: Actor;
   submissionDeadline: string;
   fundingRangeFen: { min: number; max: number };
-  submission: (Submission & { at: string; by: Actor }) | null;
-  review: (ReviewDecision & { at: string; by: Actor }) | null;
+  submission: (Submission & Done) | null;
+  expertScores: (ExpertScore & Done)[];
+  review: (ReviewDecision & Done) | null;
+  objections: (Objection & Done)[];
+  publicNotice: { startedAt: string; endsAt: string } | null;
+  approvedAmountFen: number | null;
+  tranches: Record<Tranche, TrancheState> | null;
+  startedWorkAt: string | null;
+  due: { midtermReport: string | null; finalReport: string | null; acceptance: string | null };
+  extensions: (Extension & Done & { from: string | null })[];
+  midtermReport: (MidtermReport & Done) | null;
+  midtermEvaluation: (Verdict & Done) | null;
+  finalReport: (FinalReport & Done) | null;
+  acceptances: (Verdict & Done & { round: number })[];
+  rectifications: (Rectification & Done & { round: number })[];
+  rectificationDue: string | null;
+  ending: ({ kind: 'withdrawn' | 'integrity_failed' } & Done & { reason: string }) | null;
   /** What the pilot waits for next and until when (UTC ISO); null once it has ended. */
-  waitingFor: { what: 'submission' | 'review-decision'; until: string | null } | null;
+  waitingFor: { what: WaitingFor; until: string | null } | null;
   /** When the state last changed (workflow time, UTC ISO). */
   updatedAt: string;
   /** Increases with every recorded step, so the database never goes back to an older state. */

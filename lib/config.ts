@@ -9,6 +9,10 @@ const Env = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
   /** Where staff open a workflow in the Temporal Web UI; used for links in API answers. */
   TEMPORAL_UI_URL: z.string().url().default('http://127.0.0.1:8233'),
+  /** SMTP server for notices, e.g. smtp://user:pass@mail.example.org:587; unset keeps them as .eml files. */
+  SMTP_URL: z.string().url().optional(),
+  MAIL_FROM: z.string().min(3).default('中国科协改革工作办公室 <reform-office@localhost>'),
+  OUTBOX_DIR: z.string().default('.data/outbox'),
   /** How long a worker lets in-flight activities finish on SIGINT/SIGTERM. */
   WORKER_SHUTDOWN_GRACE: z
     .string()

@@ -6,6 +6,7 @@ import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
+import { createMailer } from '../lib/mailer';
 import { connectWorkerConnection } from '../lib/temporal';
 import { createPilotWorker } from './worker';
 
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
   });
 
   const db = createDb(config.DATABASE_URL);
+  const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.OUTBOX_DIR });
+  if (!config.SMTP_URL) log.warn({ outboxDir: config.OUTBOX_DIR }, 'no SMTP_URL: notices are kept as .eml files');
   const { connection, namespace } = await connectWorkerConnection();
   try {
     const worker = await createPilotWorker({
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
       namespace,
       taskQueue: config.TASK_QUEUE,
       db,
+      mailer,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
     });
     log.info({ namespace, taskQueue: config.TASK_QUEUE }, 'worker started');
@@ -47,6 +51,7 @@ async function main(): Promise<void> {
     log.info('worker stopped');
   } finally {
     await connection.close();
+    mailer.close();
     await db.$disconnect();
   }
 }

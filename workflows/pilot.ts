@@ -1,8 +1,11 @@
 /**
- * The life of one reform pilot (试点), from registration under a call to its end, as one durable
- * workflow. It reads top to bottom; every rule's number comes from the call snapshot it started
- * with. Staff actions arrive as Updates whose validators refuse what the rules forbid, so a refused
- * action leaves no trace in history.
+ * The life of one reform pilot (试点) under a call, from registration to closure, as one durable
+ * workflow. `pilot()` below reads top to bottom; every number comes from the call snapshot the
+ * workflow started with.
+ *
+ * Staff actions arrive as Updates. Each validator refuses what the rules forbid, so a refused
+ * action leaves no trace in history. An accepted action stores its input, then waits until the
+ * lifecycle has acted on it (payments, phase change, audit record) and answers with the new state.
  */
 import {
   ApplicationFailure,
@@ -13,32 +16,76 @@ import {
   proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { bilingual, type RefusalCode } from '../domain/errors';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { z } from 'zod';
+import type { Activities } from '../activities';
+import { toMs } from '../domain/duration';
+import { bilingual, type RefusalCode } from '../domain/errors';
+import { splitTranches } from '../domain/money';
+import type { NoticeContent } from '../domain/notice';
 import {
   acting,
+  ENDED_PHASES,
+  ExpertScore,
+  Extension,
+  FinalReport,
+  IntegrityFlag,
+  MidtermReport,
+  Objection,
+  Rectification,
   ReviewDecision,
   Submission,
+  TrancheConfirmation,
+  Verdict,
+  Withdrawal,
   type Acting,
   type Actor,
   type PilotStart,
   type PilotState,
+  type Tranche,
 } from '../domain/pilot';
+import { waitWithReminders, type Waiting } from './waiting';
 
-const { recordPilotStep } = proxyActivities<Activities>({
-  // A database write: short, and retried for as long as the database is away.
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+const { recordPilotStep, issuePaymentInstruction, recordTrancheConfirmation, withholdTranche, flagUnitIntegrity } =
+  proxyActivities<Activities>({
+    // Database writes: short, idempotent, retried for as long as the database is away.
+    startToCloseTimeout: '30s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  });
+
+const { sendNotice } = proxyActivities<Activities>({
+  // SMTP can be slow or down for a while; the outbox keeps each message once per key meanwhile.
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
 
 export const pilotStateQuery = defineQuery<PilotState>('pilotState');
+
 export const submitUpdate = defineUpdate<PilotState, [Acting<Submission>]>('submit');
+export const scoreUpdate = defineUpdate<PilotState, [Acting<ExpertScore>]>('recordExpertScore');
 export const decideReviewUpdate = defineUpdate<PilotState, [Acting<ReviewDecision>]>('decideReview');
+export const objectUpdate = defineUpdate<PilotState, [Acting<Objection>]>('raiseObjection');
+export const confirmTrancheUpdate = defineUpdate<PilotState, [Acting<TrancheConfirmation>]>('confirmTranche');
+export const midtermReportUpdate = defineUpdate<PilotState, [Acting<MidtermReport>]>('submitMidtermReport');
+export const midtermEvaluationUpdate = defineUpdate<PilotState, [Acting<Verdict>]>('evaluateMidterm');
+export const finalReportUpdate = defineUpdate<PilotState, [Acting<FinalReport>]>('submitFinalReport');
+export const acceptanceUpdate = defineUpdate<PilotState, [Acting<Verdict>]>('decideAcceptance');
+export const rectificationUpdate = defineUpdate<PilotState, [Acting<Rectification>]>('submitRectification');
+export const extendUpdate = defineUpdate<PilotState, [Acting<Extension>]>('extendDueDate');
+export const withdrawUpdate = defineUpdate<PilotState, [Acting<Withdrawal>]>('withdraw');
+export const integrityUpdate = defineUpdate<PilotState, [Acting<IntegrityFlag>]>('flagIntegrity');
 
 export async function pilot(start: PilotStart): Promise<PilotState> {
   const { registration, call } = start;
+  const timing = call.timing;
+  const reminders = { before: timing.reminderBefore.map(toMs), overdueEvery: toMs(timing.overdueReminderEvery) };
+  const decisionReminders = { before: [], overdueEvery: toMs(timing.overdueReminderEvery) };
   const now = () => new Date(Date.now()).toISOString();
+  const after = (from: string, duration: Parameters<typeof toMs>[0]) =>
+    new Date(Date.parse(from) + toMs(duration)).toISOString();
+  const pilotContacts = registration.contacts.map((c) => c.email);
+  const office = [call.office.email];
+
   const state: PilotState = {
     pilotId: start.pilotId,
     callId: call.id,
@@ -53,10 +100,37 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     submissionDeadline: call.submissionDeadline,
     fundingRangeFen: { min: call.funding.minFen, max: call.funding.maxFen },
     submission: null,
+    expertScores: [],
     review: null,
+    objections: [],
+    publicNotice: null,
+    approvedAmountFen: null,
+    tranches: null,
+    startedWorkAt: null,
+    due: { midtermReport: null, finalReport: null, acceptance: null },
+    extensions: [],
+    midtermReport: null,
+    midtermEvaluation: null,
+    finalReport: null,
+    acceptances: [],
+    rectifications: [],
+    rectificationDue: null,
+    ending: null,
     waitingFor: { what: 'submission', until: call.submissionDeadline },
     updatedAt: now(),
     version: 0,
+  };
+
+  // ---- how steps are recorded, announced and paid ----------------------------------------
+
+  const ended = () => ENDED_PHASES.includes(state.phase);
+  /**
+   * Bumped whenever the lifecycle blocks on something that has not arrived yet, or ends: by then it
+   * has acted on every input so far, so the updates that drive it answer after it.
+   */
+  let settled = 0;
+  const settle = () => {
+    settled += 1;
   };
 
   const record = async (step: string, actor?: Actor, reason?: string) => {
@@ -65,71 +139,491 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     await recordPilotStep({ step, state, actor, reason });
   };
 
+  const notify = (key: string, to: string[], content: NoticeContent) =>
+    sendNotice({
+      key: `${state.pilotId}:${key}`,
+      pilotId: state.pilotId,
+      pilotName: state.pilotUnit.name,
+      callName: call.name,
+      to,
+      content,
+    });
+
+  const wait = async (w: Omit<Waiting, 'abandoned' | 'remind'> & { to: string[]; track?: boolean }) => {
+    const track = w.track !== false;
+    if (track) state.waitingFor = { what: w.step as NonNullable<PilotState['waitingFor']>['what'], until: w.due() };
+    const outcome = await waitWithReminders({
+      ...w,
+      onBlock: track ? settle : undefined,
+      abandoned: ended,
+      remind: (key, content) => notify(key, w.to, content),
+    });
+    if (outcome === 'abandoned' && track) throw new PilotEnded();
+    return outcome;
+  };
+
+  /** Finance's confirmation is awaited beside the lifecycle, with reminders while it is late. */
+  const confirmations: Promise<unknown>[] = [];
+
+  const issueTranche = async (tranche: Tranche) => {
+    if (ended()) throw new PilotEnded();
+    const t = state.tranches![tranche];
+    t.status = 'issued';
+    t.issuedAt = now();
+    await issuePaymentInstruction({ pilotId: state.pilotId, callId: call.id, tranche, amountFen: t.amountFen });
+    await notify(`instruction:${tranche}`, [call.financeEmail], {
+      template: 'payment-instruction',
+      tranche,
+      amountFen: t.amountFen,
+    });
+    await record(`${tranche}-tranche-issued`);
+    const issuedAt = t.issuedAt;
+    confirmations.push(
+      wait({
+        step: 'finance-confirmation',
+        done: () => t.status === 'confirmed',
+        due: () => after(issuedAt, timing.financeConfirmationWithin),
+        reminders: decisionReminders,
+        to: [call.financeEmail],
+        track: false,
+      }),
+    );
+  };
+
+  const withhold = async (tranche: Tranche, reason: string) => {
+    const t = state.tranches![tranche];
+    t.status = 'withheld';
+    t.withheld = { at: now(), reason };
+    await withholdTranche({ pilotId: state.pilotId, tranche, amountFen: t.amountFen, reason });
+    await notify(`withheld:${tranche}`, [...pilotContacts, ...office], {
+      template: 'tranche-withheld',
+      tranche,
+      amountFen: t.amountFen,
+      reason,
+    });
+  };
+
+  // ---- staff actions ----------------------------------------------------------------------
+
   setHandler(pilotStateQuery, () => state);
 
-  // Submission of the sealed application (申报材料); late submissions are not accepted.
-  setHandler(
+  /**
+   * One staff action: `allowed` refuses it in the validator; `accept` stores it. Actions that drive
+   * the lifecycle then wait until it has settled again, so the answer shows their consequences.
+   */
+  function action<A>(
+    update: UpdateDefinition<PilotState, [Acting<A>]>,
+    schema: z.ZodType<A>,
+    allowed: (input: A) => void,
+    accept: (input: A, by: Done) => void | Promise<void>,
+    { drives = true, afterEnd = false }: { drives?: boolean; afterEnd?: boolean } = {},
+  ) {
+    setHandler(
+      update,
+      async (input) => {
+        const { actor, ...rest } = input;
+        const before = settled;
+        await accept(rest as unknown as A, { at: now(), by: actor });
+        if (drives) await condition(() => settled > before);
+        return state;
+      },
+      {
+        validator: (input) => {
+          const parsed = parseOrRefuse(acting(schema), input);
+          if (ended() && !afterEnd) refuse(state.phase === 'expired' ? 'SUBMISSION_DEADLINE_PASSED' : 'PILOT_ENDED');
+          allowed(parsed);
+        },
+      },
+    );
+  }
+  type Done = { at: string; by: Actor };
+
+  action(
     submitUpdate,
-    async ({ actor, ...submission }) => {
-      state.phase = 'submitted';
-      state.submission = { ...submission, at: now(), by: actor };
-      state.waitingFor = { what: 'review-decision', until: null };
-      await record('submitted', actor);
-      return state;
+    Submission,
+    () => {
+      if (Date.now() >= Date.parse(call.submissionDeadline)) refuse('SUBMISSION_DEADLINE_PASSED');
+      if (state.phase !== 'registered') refuse('ALREADY_SUBMITTED');
     },
-    {
-      validator: (input) => {
-        parseOrRefuse(acting(Submission), input);
-        if (state.phase === 'expired' || Date.now() >= Date.parse(call.submissionDeadline)) {
-          refuse('SUBMISSION_DEADLINE_PASSED');
-        }
-        if (state.phase !== 'registered') refuse('ALREADY_SUBMITTED');
-      },
+    (submission, done) => {
+      state.submission = { ...submission, ...done };
     },
   );
 
-  // The expert review panel's decision (专家评审): approve with an amount in the call's range, or reject.
-  setHandler(
+  action(
+    scoreUpdate,
+    ExpertScore,
+    (score) => {
+      if (state.phase === 'registered') refuse('NOT_YET_SUBMITTED');
+      if (state.phase !== 'submitted' && state.phase !== 'under_review') refuse('ALREADY_DECIDED');
+      if (score.expert.province === state.province) refuse('EXPERT_CONFLICT_OF_INTEREST', score.expert.province);
+      if (state.expertScores.some((s) => s.expert.id === score.expert.id)) refuse('EXPERT_ALREADY_SCORED');
+    },
+    async (score, done) => {
+      state.expertScores.push({ ...score, ...done });
+      state.phase = 'under_review';
+      await record(`expert-score:${score.expert.id}:${state.objections.length}`, done.by, score.comment);
+    },
+    { drives: false },
+  );
+
+  action(
     decideReviewUpdate,
-    async ({ actor, ...decision }) => {
-      state.phase = decision.outcome;
-      state.review = { ...decision, at: now(), by: actor };
+    ReviewDecision,
+    (decision) => {
+      if (state.phase === 'registered') refuse('NOT_YET_SUBMITTED');
+      if (state.phase !== 'submitted' && state.phase !== 'under_review') refuse('ALREADY_DECIDED');
+      if (state.expertScores.length < call.review.minExpertScores) {
+        refuse('NOT_ENOUGH_EXPERT_SCORES', `${state.expertScores.length}/${call.review.minExpertScores}`);
+      }
+      if (
+        decision.outcome === 'approved' &&
+        (decision.amountFen < call.funding.minFen || decision.amountFen > call.funding.maxFen)
+      ) {
+        refuse('AMOUNT_OUT_OF_RANGE', `${call.funding.minFen}–${call.funding.maxFen} fen`);
+      }
+    },
+    (decision, done) => {
+      state.review = { ...decision, ...done };
+    },
+  );
+
+  action(
+    objectUpdate,
+    Objection,
+    () => {
+      if (state.phase !== 'public_notice') refuse('NOT_IN_PUBLIC_NOTICE');
+    },
+    (objection, done) => {
+      state.objections.push({ ...objection, ...done });
+    },
+  );
+
+  action(
+    confirmTrancheUpdate,
+    TrancheConfirmation,
+    ({ tranche }) => {
+      const t = state.tranches?.[tranche];
+      if (!t || t.status === 'pending' || t.status === 'withheld') refuse('TRANCHE_NOT_ISSUED');
+      if (t.status === 'confirmed') refuse('TRANCHE_ALREADY_CONFIRMED');
+    },
+    async ({ tranche, reference }, done) => {
+      const t = state.tranches![tranche];
+      t.status = 'confirmed';
+      t.confirmation = { reference, ...done };
+      await recordTrancheConfirmation({
+        pilotId: state.pilotId,
+        tranche,
+        reference,
+        confirmedBy: done.by,
+        at: done.at,
+      });
+      await record(`${tranche}-tranche-confirmed`, done.by);
+    },
+    { drives: false, afterEnd: true },
+  );
+
+  action(
+    midtermReportUpdate,
+    MidtermReport,
+    () => {
+      if (state.phase !== 'in_progress') refuse('WRONG_PHASE', state.phase);
+    },
+    (report, done) => {
+      state.midtermReport = { ...report, ...done };
+    },
+  );
+
+  action(
+    midtermEvaluationUpdate,
+    Verdict,
+    () => {
+      if (state.phase !== 'midterm_review') refuse('WRONG_PHASE', state.phase);
+    },
+    (verdict, done) => {
+      state.midtermEvaluation = { ...verdict, ...done };
+    },
+  );
+
+  action(
+    finalReportUpdate,
+    FinalReport,
+    () => {
+      if (state.phase !== 'midterm_passed' && state.phase !== 'tail_withheld') refuse('WRONG_PHASE', state.phase);
+    },
+    (report, done) => {
+      state.finalReport = { ...report, ...done };
+    },
+  );
+
+  action(
+    acceptanceUpdate,
+    Verdict,
+    () => {
+      if (state.phase !== 'acceptance_review') refuse('WRONG_PHASE', state.phase);
+    },
+    (verdict, done) => {
+      state.acceptances.push({ ...verdict, ...done, round: state.rectifications.length });
+    },
+  );
+
+  action(
+    rectificationUpdate,
+    Rectification,
+    () => {
+      if (state.phase !== 'rectifying') refuse('WRONG_PHASE', state.phase);
+    },
+    (rectification, done) => {
+      state.rectifications.push({ ...rectification, ...done, round: state.rectifications.length + 1 });
+    },
+  );
+
+  const pendingDue = (which: Extension['which']): string | null => {
+    if (which === 'midterm-report') return state.phase === 'in_progress' ? state.due.midtermReport : null;
+    if (which === 'final-report') {
+      return state.phase === 'midterm_passed' || state.phase === 'tail_withheld' ? state.due.finalReport : null;
+    }
+    return state.phase === 'acceptance_review' ? state.due.acceptance : null;
+  };
+
+  action(
+    extendUpdate,
+    Extension,
+    ({ which, until }) => {
+      const current = pendingDue(which);
+      if (!current) refuse('NOTHING_TO_EXTEND', which);
+      if (Date.parse(until) <= Math.max(Date.parse(current), Date.now())) refuse('EXTENSION_NOT_LATER');
+    },
+    async (extension, done) => {
+      const from = pendingDue(extension.which);
+      const key =
+        extension.which === 'midterm-report'
+          ? 'midtermReport'
+          : extension.which === 'final-report'
+            ? 'finalReport'
+            : 'acceptance';
+      state.due[key] = extension.until;
+      if (state.waitingFor) state.waitingFor.until = extension.until;
+      state.extensions.push({ ...extension, ...done, from });
+      await record(`extended:${extension.which}:${state.extensions.length}`, done.by, extension.reason);
+    },
+    { drives: false },
+  );
+
+  action(
+    withdrawUpdate,
+    Withdrawal,
+    () => undefined,
+    async ({ reason }, done) => {
+      state.phase = 'withdrawn';
+      state.ending = { kind: 'withdrawn', reason, ...done };
       state.waitingFor = null;
-      await record('review-decided', actor, decision.reason);
-      return state;
+      await record('withdrawn', done.by, reason);
     },
-    {
-      validator: (input) => {
-        const decision = parseOrRefuse(acting(ReviewDecision), input);
-        if (state.phase === 'registered') refuse('NOT_YET_SUBMITTED');
-        if (state.phase !== 'submitted') refuse('ALREADY_DECIDED');
-        if (
-          decision.outcome === 'approved' &&
-          (decision.amountFen < call.funding.minFen || decision.amountFen > call.funding.maxFen)
-        ) {
-          refuse('AMOUNT_OUT_OF_RANGE', `${call.funding.minFen}–${call.funding.maxFen} fen`);
-        }
-      },
-    },
+    { drives: false },
   );
 
-  await record('registered', start.registeredBy);
-
-  const submitted = await condition(
-    () => state.phase !== 'registered',
-    Math.max(0, Date.parse(call.submissionDeadline) - Date.now()),
+  action(
+    integrityUpdate,
+    IntegrityFlag,
+    () => undefined,
+    async ({ reason }, done) => {
+      state.phase = 'integrity_failed'; // 弄虚作假
+      state.ending = { kind: 'integrity_failed', reason, ...done };
+      state.waitingFor = null;
+      await flagUnitIntegrity({
+        pilotId: state.pilotId,
+        pilotUnitCode: state.pilotUnit.code,
+        reason,
+        flaggedBy: done.by,
+        at: done.at,
+      });
+      for (const tranche of ['first', 'tail'] as const) {
+        if (state.tranches?.[tranche].status === 'pending') await withhold(tranche, reason);
+      }
+      await record('integrity-failed', done.by, reason);
+    },
+    { drives: false },
   );
-  if (!submitted) {
-    state.phase = 'expired'; // 逾期不予受理
-    state.waitingFor = null;
-    await record('expired');
-    return state;
+
+  // ---- the lifecycle ----------------------------------------------------------------------
+
+  try {
+    await record('registered', start.registeredBy);
+
+    // 1. Submission of the sealed application by the deadline; late ones are not accepted (逾期不予受理).
+    const submitted = await wait({
+      step: 'submission',
+      done: () => state.submission !== null,
+      due: () => call.submissionDeadline,
+      reminders: { before: reminders.before, overdueEvery: null },
+      expiresAtDue: true,
+      to: pilotContacts,
+    });
+    if (submitted === 'expired') {
+      state.phase = 'expired';
+      await record('expired');
+      return await finish();
+    }
+    state.phase = 'submitted';
+    await record('submitted', state.submission!.by);
+
+    // 2. Expert review, then the panel's decision, then the public notice (公示).
+    for (let round = 0; ; round += 1) {
+      await wait({
+        step: 'review-decision',
+        done: () => state.review !== null,
+        due: () => after(state.submission!.at, timing.reviewWithin),
+        reminders: decisionReminders,
+        to: office,
+      });
+      const decision = state.review!;
+      if (decision.outcome === 'rejected') {
+        state.phase = 'rejected';
+        await record(`review-decided:${round}`, decision.by, decision.reason);
+        return await finish();
+      }
+      const objections = state.objections.length;
+      state.phase = 'public_notice';
+      state.publicNotice = { startedAt: now(), endsAt: after(now(), timing.publicNoticePeriod) };
+      state.waitingFor = { what: 'public-notice', until: state.publicNotice.endsAt };
+      await record(`review-decided:${round}`, decision.by, decision.reason);
+      const objectedOrEnded = () => state.objections.length > objections || ended();
+      if (!objectedOrEnded()) settle();
+      const objected = await condition(
+        objectedOrEnded,
+        Math.max(0, Date.parse(state.publicNotice.endsAt) - Date.now()),
+      );
+      if (ended()) throw new PilotEnded();
+      if (!objected) break;
+      // An objection sends the decision back to the experts.
+      const objection = state.objections.at(-1)!;
+      state.phase = 'under_review';
+      state.review = null;
+      state.publicNotice = null;
+      await record(`objection:${state.objections.length}`, objection.by, objection.reason);
+    }
+    state.approvedAmountFen = (state.review as Extract<PilotState['review'], { outcome: 'approved' }>).amountFen;
+    const amounts = splitTranches(state.approvedAmountFen, call.firstTrancheBasisPoints);
+    const tranche = (amountFen: number) => ({
+      amountFen,
+      status: 'pending' as const,
+      issuedAt: null,
+      confirmation: null,
+      withheld: null,
+    });
+    state.tranches = { first: tranche(amounts.first), tail: tranche(amounts.tail) };
+    await record('public-notice-passed');
+
+    // 3. The first tranche (50%) is instructed, and the pilot's work begins.
+    await issueTranche('first');
+    if (ended()) throw new PilotEnded();
+    state.phase = 'in_progress';
+    state.startedWorkAt = now();
+    state.due.midtermReport = after(state.startedWorkAt, timing.midtermReportDueAfter);
+    state.due.finalReport = after(state.startedWorkAt, timing.finalReportDueAfter);
+    await record('work-started');
+
+    // 4. Midterm report, then the midterm evaluation (中期评审): failing it withholds the tail (不予拨付尾款).
+    await wait({
+      step: 'midterm-report',
+      done: () => state.midtermReport !== null,
+      due: () => state.due.midtermReport!,
+      reminders,
+      to: pilotContacts,
+    });
+    state.phase = 'midterm_review';
+    await record('midterm-report-submitted', state.midtermReport!.by);
+    await wait({
+      step: 'midterm-evaluation',
+      done: () => state.midtermEvaluation !== null,
+      due: () => after(state.midtermReport!.at, timing.midtermEvaluationWithin),
+      reminders: decisionReminders,
+      to: office,
+    });
+    const midterm = state.midtermEvaluation!;
+    if (midterm.outcome === 'passed') {
+      state.phase = 'midterm_passed';
+      await record('midterm-evaluated', midterm.by, midterm.reason);
+      await issueTranche('tail');
+    } else {
+      state.phase = 'tail_withheld';
+      await record('midterm-evaluated', midterm.by, midterm.reason);
+      await withhold('tail', midterm.reason);
+      await record('tail-withheld', midterm.by, midterm.reason);
+    }
+
+    // 5. Final report (the pilot report, typical cases, institutional innovations), then acceptance
+    //    (结项验收): passed closes the pilot; failed leaves it not closed (不予结项) once the
+    //    configured rectification rounds are used up.
+    await wait({
+      step: 'final-report',
+      done: () => state.finalReport !== null,
+      due: () => state.due.finalReport!,
+      reminders,
+      to: pilotContacts,
+    });
+    state.phase = 'acceptance_review';
+    state.due.acceptance = after(state.finalReport!.at, timing.acceptanceWithin);
+    await record('final-report-submitted', state.finalReport!.by);
+
+    for (let round = 0; ; round += 1) {
+      await wait({
+        step: 'acceptance',
+        done: () => state.acceptances.length > round,
+        due: () => state.due.acceptance!,
+        reminders: decisionReminders,
+        to: office,
+      });
+      const verdict = state.acceptances[round]!;
+      if (verdict.outcome === 'passed') {
+        state.phase = 'closed'; // 结项
+        await record(`acceptance:${round}`, verdict.by, verdict.reason);
+        break;
+      }
+      if (round >= timing.rectificationRounds) {
+        state.phase = 'not_closed'; // 不予结项
+        await record(`acceptance:${round}`, verdict.by, verdict.reason);
+        break;
+      }
+      state.phase = 'rectifying'; // 整改
+      state.rectificationDue = after(now(), timing.rectificationPeriod);
+      await record(`acceptance:${round}`, verdict.by, verdict.reason);
+      const rectified = await wait({
+        step: 'rectification',
+        done: () => state.rectifications.length > round,
+        due: () => state.rectificationDue!,
+        reminders: { before: reminders.before, overdueEvery: null },
+        expiresAtDue: true,
+        to: pilotContacts,
+      });
+      if (rectified === 'expired') {
+        state.phase = 'not_closed';
+        await record(`rectification-missed:${round + 1}`);
+        break;
+      }
+      state.phase = 'acceptance_review';
+      state.due.acceptance = after(now(), timing.acceptanceWithin);
+      await record(`rectification:${round + 1}`, state.rectifications[round]!.by);
+    }
+    return await finish();
+  } catch (error) {
+    if (error instanceof PilotEnded) return finish();
+    throw error;
   }
 
-  await condition(() => state.review !== null);
-  await condition(allHandlersFinished);
-  return state;
+  /** The pilot's story is over; the workflow still waits for finance to confirm what was instructed. */
+  async function finish(): Promise<PilotState> {
+    state.waitingFor = null;
+    settle();
+    if (!state.ending) await Promise.all(confirmations);
+    await condition(allHandlersFinished);
+    return state;
+  }
 }
+
+/** Raised inside the workflow when staff end the pilot (withdrawal, integrity); never leaves it. */
+class PilotEnded extends Error {}
 
 function refuse(code: RefusalCode, detail?: string): never {
   throw ApplicationFailure.create({ type: code, message: bilingual(code, detail), nonRetryable: true });

@@ -36,5 +36,26 @@ export function callRoutes({ db }: ApiDeps): Router {
     res.json(callView(row));
   });
 
+  /** Closed pilots whose outcomes are marked for publicity (成果宣传), per call. */
+  router.get('/calls/:callId/publicity', async (req, res) => {
+    const call = await db.call.findUnique({ where: { id: req.params.callId }, select: { id: true } });
+    if (!call) throw new Problem('CALL_NOT_FOUND');
+    const rows = await db.pilot.findMany({
+      where: { callId: call.id, phase: 'closed', publicityMarkedAt: { not: null } },
+      orderBy: { publicityMarkedAt: 'asc' },
+    });
+    res.json({
+      items: rows.map((r) => ({
+        pilotId: r.id,
+        pilotUnitName: r.pilotUnitName,
+        province: r.province,
+        approvedAmountFen: r.approvedAmountFen,
+        closedAt: r.closedAt,
+        publicityNote: r.publicityNote,
+        publicityMarkedAt: r.publicityMarkedAt,
+      })),
+    });
+  });
+
   return router;
 }

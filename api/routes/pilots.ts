@@ -4,15 +4,41 @@ import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { CallInput, Slug } from '../../domain/call';
 import {
+  ExpertScore,
+  Extension,
+  FinalReport,
+  IntegrityFlag,
+  MidtermReport,
+  Objection,
   PILOT_PHASES,
   PilotRegistration,
+  Rectification,
   ReviewDecision,
   Submission,
+  Tranche,
+  Verdict,
+  Withdrawal,
   pilotIdOf,
   type Acting,
   type PilotState,
 } from '../../domain/pilot';
-import { decideReviewUpdate, pilot, pilotStateQuery, submitUpdate } from '../../workflows/pilot';
+import {
+  acceptanceUpdate,
+  confirmTrancheUpdate,
+  decideReviewUpdate,
+  extendUpdate,
+  finalReportUpdate,
+  integrityUpdate,
+  midtermEvaluationUpdate,
+  midtermReportUpdate,
+  objectUpdate,
+  pilot,
+  pilotStateQuery,
+  rectificationUpdate,
+  scoreUpdate,
+  submitUpdate,
+  withdrawUpdate,
+} from '../../workflows/pilot';
 import type { ApiDeps } from '../app';
 import { Problem } from '../problem';
 import { problemFromTemporal } from '../temporal-errors';
@@ -25,6 +51,8 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
+
+const Publicity = z.object({ note: z.string().trim().min(1).max(2000) });
 
 async function temporal<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -48,15 +76,29 @@ export function pilotRoutes({ client, db, taskQueue, uiUrl }: ApiDeps): Router {
     try {
       return await handle.executeUpdate(update, { args: [input] });
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw await endedPilotProblem(handle);
+      if (error instanceof WorkflowNotFoundError) throw await endedPilotProblem(handle, update.name);
       throw problemFromTemporal(error) ?? error;
     }
   }
 
   /** An Update cannot reach a workflow that has ended; say why it ended. */
-  async function endedPilotProblem(handle: WorkflowHandle): Promise<Problem> {
+  async function endedPilotProblem(handle: WorkflowHandle, updateName: string): Promise<Problem> {
     const state = await temporal(() => handle.query(pilotStateQuery));
-    return state.phase === 'expired' ? new Problem('SUBMISSION_DEADLINE_PASSED') : new Problem('PILOT_ENDED');
+    return state.phase === 'expired' && updateName === submitUpdate.name
+      ? new Problem('SUBMISSION_DEADLINE_PASSED')
+      : new Problem('PILOT_ENDED', state.phase);
+  }
+
+  /** POST /pilots/:pilotId/<path>: one staff action, validated here and by the workflow. */
+  function action<A extends object>(
+    path: string,
+    schema: z.ZodType<A>,
+    update: UpdateDefinition<PilotState, [Acting<A>]>,
+  ) {
+    router.post(`/pilots/:pilotId/${path}`, async (req, res) => {
+      const input: A = parseBody(schema, req.body);
+      res.json(view(await act(req.params.pilotId as string, update, { ...input, actor: req.actor })));
+    });
   }
 
   router.post('/pilots', async (req, res) => {
@@ -104,14 +146,54 @@ export function pilotRoutes({ client, db, taskQueue, uiUrl }: ApiDeps): Router {
     res.json(view(state));
   });
 
-  router.post('/pilots/:pilotId/submission', async (req, res) => {
-    const submission = parseBody(Submission, req.body);
-    res.json(view(await act(req.params.pilotId, submitUpdate, { ...submission, actor: req.actor })));
+  action('submission', Submission, submitUpdate);
+  action('expert-scores', ExpertScore, scoreUpdate);
+  action('review-decision', ReviewDecision, decideReviewUpdate);
+  action('objections', Objection, objectUpdate);
+  action('midterm-report', MidtermReport, midtermReportUpdate);
+  action('midterm-evaluation', Verdict, midtermEvaluationUpdate);
+  action('final-report', FinalReport, finalReportUpdate);
+  action('acceptance', Verdict, acceptanceUpdate);
+  action('rectification', Rectification, rectificationUpdate);
+  action('extensions', Extension, extendUpdate);
+  action('withdrawal', Withdrawal, withdrawUpdate);
+  action('integrity-flag', IntegrityFlag, integrityUpdate);
+
+  router.post('/pilots/:pilotId/tranches/:tranche/confirmation', async (req, res) => {
+    const tranche = parseBody(Tranche, req.params.tranche);
+    const { reference } = parseBody(z.object({ reference: z.string().trim().min(1).max(300) }), req.body);
+    res.json(view(await act(req.params.pilotId, confirmTrancheUpdate, { tranche, reference, actor: req.actor })));
   });
 
-  router.post('/pilots/:pilotId/review-decision', async (req, res) => {
-    const decision = parseBody(ReviewDecision, req.body);
-    res.json(view(await act(req.params.pilotId, decideReviewUpdate, { ...decision, actor: req.actor })));
+  router.get('/pilots/:pilotId/ledger', async (req, res) => {
+    const rows = await db.ledgerEntry.findMany({ where: { pilotId: req.params.pilotId }, orderBy: { id: 'asc' } });
+    res.json({ items: rows.map((row) => ({ ...row, id: String(row.id) })) });
+  });
+
+  /** 成果宣传: a closed pilot's outcomes chosen for promotion (after the workflow's story is over). */
+  router.post('/pilots/:pilotId/publicity', async (req, res) => {
+    const { note } = parseBody(Publicity, req.body);
+    const row = await db.pilot.findUnique({ where: { id: req.params.pilotId } });
+    if (!row) throw new Problem('PILOT_NOT_FOUND');
+    if (row.phase !== 'closed') throw new Problem('NOT_CLOSED', row.phase);
+    const at = new Date();
+    await db.$transaction([
+      db.pilot.update({ where: { id: row.id }, data: { publicityNote: note, publicityMarkedAt: at } }),
+      db.auditEvent.create({
+        data: {
+          pilotId: row.id,
+          step: `publicity:${at.toISOString()}`,
+          runId: '',
+          phase: row.phase,
+          actorId: req.actor.id,
+          actorRole: req.actor.role,
+          reason: note,
+          data: { publicityNote: note },
+          occurredAt: at,
+        },
+      }),
+    ]);
+    res.json({ pilotId: row.id, publicityNote: note, publicityMarkedAt: at.toISOString() });
   });
 
   return router;

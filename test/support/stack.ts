@@ -12,9 +12,12 @@ import { createDb, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { createPilotWorker } from '../../worker/worker';
 import { installQuietRuntime } from './runtime';
+import { startSmtp, type TestSmtp } from './smtp';
+import { createMailer } from '../../lib/mailer';
 
 export interface Stack {
   baseUrl: string;
+  smtp: TestSmtp;
   client: Client;
   db: Db;
   taskQueue: string;
@@ -32,12 +35,15 @@ export async function startStack(): Promise<Stack> {
   const address = required('TEST_TEMPORAL_ADDRESS');
   const taskQueue = `test-${randomUUID()}`;
   const db = createDb(required('TEST_DATABASE_URL'));
+  const smtp = await startSmtp();
+  const mailer = createMailer({ smtpUrl: smtp.url, from: 'reform-office@test.invalid', outboxDir: '' });
   const workerConnection = await NativeConnection.connect({ address });
   const worker = await createPilotWorker({
     connection: workerConnection,
     namespace: 'default',
     taskQueue,
     db,
+    mailer,
     workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
     shutdownGraceTime: '2s',
   });
@@ -59,6 +65,7 @@ export async function startStack(): Promise<Stack> {
 
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    smtp,
     client,
     db,
     taskQueue,
@@ -72,6 +79,8 @@ export async function startStack(): Promise<Stack> {
       await connection.close();
       await workerConnection.close();
       await db.$disconnect();
+      mailer.close();
+      await smtp.close();
     },
   };
 }
@@ -103,14 +112,35 @@ export async function call<T = Record<string, unknown>>(
   };
 }
 
-/** A call whose deadline is `secondsFromNow` away: the compressed timeline of a test. */
-export function compressedCall(id: string, secondsFromNow: number) {
+/**
+ * A call whose deadline is `secondsFromNow` away and whose other durations are long unless a test
+ * compresses them: the compressed timeline of a test.
+ */
+export function compressedCall(id: string, secondsFromNow: number, timing: Record<string, unknown> = {}, extra = {}) {
   return {
     id,
     name: `测试申报通知 ${id} (test call)`,
     submissionDeadline: new Date(Date.now() + secondsFromNow * 1000).toISOString(),
     funding: { minFen: 300_000_00, maxFen: 400_000_00 },
     period: { start: '2020-07', end: '2021-07' },
+    review: { minExpertScores: 1 },
+    office: { name: '中国科协改革工作办公室', email: 'office@reform.test' },
+    financeEmail: 'finance@reform.test',
+    timing: {
+      publicNoticePeriod: '1s',
+      reviewWithin: '1h',
+      midtermReportDueAfter: '1h',
+      finalReportDueAfter: '2h',
+      midtermEvaluationWithin: '1h',
+      acceptanceWithin: '1h',
+      reminderBefore: [],
+      overdueReminderEvery: '1h',
+      financeConfirmationWithin: '1h',
+      rectificationRounds: 0,
+      rectificationPeriod: '1h',
+      ...timing,
+    },
+    ...extra,
   };
 }
 
@@ -120,6 +150,10 @@ export function registration(callId: string, unitCode: string) {
     pilotUnit: { code: unitCode, name: `${unitCode} 市科协` },
     applicantUnit: { name: '浙江省科学技术协会' },
     province: '浙江',
+    contacts: [
+      { name: '王主任', email: `head-${unitCode}@pilot.test` },
+      { name: '李处长', email: 'head@zjkx.test' },
+    ],
   };
 }
 

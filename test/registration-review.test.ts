@@ -1,6 +1,6 @@
 /**
- * The walking skeleton through the HTTP API on the real stack: register → submit → review, expiry,
- * and the refusals that must leave no trace.
+ * Registration, submission and expert review through the HTTP API on the real stack, expiry, and
+ * the refusals that must leave no trace.
  */
 import { call, compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
 import { readHistory } from './support/history';
@@ -35,6 +35,16 @@ async function register(callId: string, unit = uniqueId('unit')): Promise<string
   return registered.body.pilotId;
 }
 
+async function score(pilotId: string, expertId = 'expert-1', province = '江苏') {
+  const scored = await call(stack, 'POST', `/pilots/${pilotId}/expert-scores`, {
+    expert: { id: expertId, province },
+    score: 88,
+    comment: '方案扎实 / solid plan',
+  });
+  expect(scored.status).toBe(200);
+  return scored;
+}
+
 test('register → submit before the deadline → approve: API, database and workflow agree, history shows each step', async () => {
   const callId = await openCall(120);
   const pilotId = await register(callId, 'hangzhou');
@@ -52,6 +62,12 @@ test('register → submit before the deadline → approve: API, database and wor
   expect(submitted.status).toBe(200);
   expect(submitted.body).toMatchObject({ phase: 'submitted', waitingFor: { what: 'review-decision' } });
 
+  const scored = await score(pilotId);
+  expect(scored.body).toMatchObject({
+    phase: 'under_review',
+    expertScores: [{ expert: { id: 'expert-1' }, score: 88 }],
+  });
+
   const approved = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
     outcome: 'approved',
     amountFen: 350_000_00,
@@ -63,34 +79,89 @@ test('register → submit before the deadline → approve: API, database and wor
   expect(live.status).toBe(200);
   expect(live.body).toMatchObject({
     pilotId,
-    phase: 'approved',
+    phase: 'public_notice',
     submission: { reference: '申报书邮件 2020-06-01', by: { id: 'clerk-li', role: 'staff' } },
     review: { outcome: 'approved', amountFen: 350_000_00, by: { id: 'staff-desk', role: 'staff' } },
-    waitingFor: null,
+    waitingFor: { what: 'public-notice' },
   });
   expect(live.body.beijingTime.submissionDeadline).toMatch(/北京时间/);
 
   // The database row, written by the workflow's activity, says the same.
   const row = await stack.db.pilot.findUniqueOrThrow({ where: { id: pilotId } });
-  expect(row).toMatchObject({ callId, pilotUnitCode: 'hangzhou', phase: 'approved', approvedAmountFen: 350_000_00 });
+  expect(row).toMatchObject({
+    callId,
+    pilotUnitCode: 'hangzhou',
+    phase: 'public_notice',
+    approvedAmountFen: 350_000_00,
+  });
   expect(row.submittedAt?.toISOString()).toBe(live.body.submission?.at);
   expect(row.decidedAt?.toISOString()).toBe(live.body.review?.at);
 
   const listed = await call<{ items: { id: string; phase: string }[] }>(stack, 'GET', `/pilots?callId=${callId}`);
-  expect(listed.body.items).toEqual([expect.objectContaining({ id: pilotId, phase: 'approved' })]);
+  expect(listed.body.items).toEqual([expect.objectContaining({ id: pilotId, phase: 'public_notice' })]);
 
   const audit = await stack.db.auditEvent.findMany({ where: { pilotId }, orderBy: { id: 'asc' } });
-  expect(audit.map((a) => [a.step, a.phase, a.actorId])).toEqual([
+  expect(audit.slice(0, 4).map((a) => [a.step, a.phase, a.actorId])).toEqual([
     ['registered', 'registered', 'staff-desk'],
     ['submitted', 'submitted', 'clerk-li'],
-    ['review-decided', 'approved', 'staff-desk'],
+    ['expert-score:expert-1:0', 'under_review', 'staff-desk'],
+    ['review-decided:0', 'public_notice', 'staff-desk'],
   ]);
 
   const { acceptedUpdates, recordedSteps } = await readHistory(stack.client, pilotId);
-  expect(acceptedUpdates).toEqual(['submit', 'decideReview']);
-  expect(recordedSteps).toEqual(['registered', 'submitted', 'review-decided']);
-  const result = await stack.client.workflow.getHandle(pilotId).result();
-  expect(result.phase).toBe('approved');
+  expect(acceptedUpdates).toEqual(['submit', 'recordExpertScore', 'decideReview']);
+  expect(recordedSteps.slice(0, 4)).toEqual(['registered', 'submitted', 'expert-score:expert-1:0', 'review-decided:0']);
+});
+
+test('an expert from the applicant’s own province is refused (回避), and an expert scores once', async () => {
+  const callId = await openCall(120);
+  const pilotId = await register(callId);
+  expect((await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: 'mail' })).status).toBe(200);
+
+  const sameProvince = await call(stack, 'POST', `/pilots/${pilotId}/expert-scores`, {
+    expert: { id: 'expert-zj', province: '浙江' },
+    score: 90,
+    comment: '很好',
+  });
+  expect(sameProvince.status).toBe(422);
+  expect(sameProvince.body).toMatchObject({
+    code: 'EXPERT_CONFLICT_OF_INTEREST',
+    message: expect.stringContaining('回避'),
+  });
+
+  await score(pilotId, 'expert-js', '江苏');
+  const twice = await call(stack, 'POST', `/pilots/${pilotId}/expert-scores`, {
+    expert: { id: 'expert-js', province: '江苏' },
+    score: 70,
+    comment: '再评',
+  });
+  expect(twice.status).toBe(409);
+  expect(twice.body.code).toBe('EXPERT_ALREADY_SCORED');
+  const live = await call<PilotView>(stack, 'GET', `/pilots/${pilotId}`);
+  expect(live.body.expertScores).toHaveLength(1);
+});
+
+test('a panel decision needs the call’s number of expert scores', async () => {
+  const callId = uniqueId('call');
+  expect(
+    (await call(stack, 'POST', '/calls', compressedCall(callId, 120, {}, { review: { minExpertScores: 2 } }))).status,
+  ).toBe(201);
+  const pilotId = await register(callId);
+  await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: 'mail' });
+  await score(pilotId, 'expert-a', '江苏');
+  const early = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
+    outcome: 'rejected',
+    reason: '不足',
+  });
+  expect(early.status).toBe(409);
+  expect(early.body).toMatchObject({ code: 'NOT_ENOUGH_EXPERT_SCORES', detail: '1/2' });
+  await score(pilotId, 'expert-b', '安徽');
+  const decided = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
+    outcome: 'rejected',
+    reason: '方案不具体',
+  });
+  expect(decided.status).toBe(200);
+  expect(decided.body.phase).toBe('rejected');
 });
 
 test('no submission before the (compressed) deadline → the workflow ends as expired', async () => {
@@ -166,6 +237,7 @@ test('an approved amount outside the call range is refused and the pilot stays u
   const callId = await openCall(120);
   const pilotId = await register(callId);
   expect((await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: 'mail' })).status).toBe(200);
+  await score(pilotId);
 
   const tooMuch = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
     outcome: 'approved',
@@ -186,6 +258,7 @@ test('an approved amount outside the call range is refused and the pilot stays u
     reason: '再次',
   });
   expect(again.status).toBe(409);
+  expect(again.body.code).toBe('PILOT_ENDED');
 });
 
 test('bad input is refused with field paths, and a unit cannot be registered twice under one call', async () => {
@@ -198,7 +271,7 @@ test('bad input is refused with field paths, and a unit cannot be registered twi
   expect(invalid.status).toBe(422);
   expect(invalid.body.code).toBe('VALIDATION_FAILED');
   expect((invalid.body.errors as { path: string }[]).map((e) => e.path).sort()).toEqual(
-    ['applicantUnit', 'pilotUnit.code', 'pilotUnit.name'].sort(),
+    ['applicantUnit', 'contacts', 'pilotUnit.code', 'pilotUnit.name'].sort(),
   );
 
   const malformed = await call(stack, 'POST', '/pilots', '{"callId":');

@@ -1,0 +1,115 @@
+/**
+ * The e-mails the product sends: Chinese first, with the English gist, naming the pilot, the step,
+ * the date and what to do.
+ */
+import { formatYuan } from '../domain/money';
+import type { Notice, NoticeContent } from '../domain/notice';
+import { formatBeijing } from '../domain/time';
+
+type ReminderStep = Extract<NoticeContent, { template: 'reminder' }>['step'];
+
+const STEPS: Record<ReminderStep, { zh: string; en: string; todoZh: string; todoEn: string }> = {
+  submission: {
+    zh: '申报材料提交',
+    en: 'application submission',
+    todoZh: '请在截止时间前将盖章的申报书 PDF（文件名为申报单位名称）发送至改革办。逾期不予受理。',
+    todoEn:
+      'Send the sealed application PDF, named after the applicant unit, before the deadline. Late submissions are not accepted.',
+  },
+  'review-decision': {
+    zh: '专家评审结论',
+    en: 'expert review decision',
+    todoZh: '请组织专家评审并录入评审结论。',
+    todoEn: 'Organise the expert review and record the panel decision.',
+  },
+  'public-notice': {
+    zh: '评审结果公示',
+    en: 'public notice of the review result',
+    todoZh: '公示期内如有异议请及时登记。',
+    todoEn: 'Record any objection raised during the public notice.',
+  },
+  'midterm-report': {
+    zh: '中期报告',
+    en: 'midterm report',
+    todoZh: '请按时提交试点中期报告。',
+    todoEn: 'Submit the pilot midterm report on time.',
+  },
+  'midterm-evaluation': {
+    zh: '中期评审',
+    en: 'midterm evaluation',
+    todoZh: '请组织中期评审并录入结论；未通过中期评审的不予拨付尾款。',
+    todoEn: 'Hold the midterm evaluation and record its result; a failed midterm withholds the tail payment.',
+  },
+  'final-report': {
+    zh: '结项报告',
+    en: 'final report',
+    todoZh: '请提交地方科协改革试点报告，以及典型经验案例和制度创新成果。',
+    todoEn: 'Submit the pilot report with its typical cases and institutional innovations.',
+  },
+  acceptance: {
+    zh: '结项验收',
+    en: 'final acceptance',
+    todoZh: '请组织结项验收并录入结论；未通过验收的不予结项。',
+    todoEn: 'Hold the final acceptance and record its result; a failed acceptance leaves the pilot not closed.',
+  },
+  rectification: {
+    zh: '整改报告',
+    en: 'rectification report',
+    todoZh: '请在整改期限内提交整改报告，逾期视为未通过验收。',
+    todoEn: 'Submit the rectification report in time; missing it leaves the pilot not closed.',
+  },
+  'finance-confirmation': {
+    zh: '拨款执行确认',
+    en: 'confirmation of payment execution',
+    todoZh: '请执行拨款指令并在系统中确认（附凭证号）。',
+    todoEn: 'Execute the payment instruction and confirm it with its reference.',
+  },
+};
+
+const TRANCHE = { first: { zh: '第一批经费（50%）', en: 'first tranche' }, tail: { zh: '尾款', en: 'tail tranche' } };
+
+export function renderNotice(notice: Notice): { subject: string; text: string } {
+  const head = `试点 Pilot: ${notice.pilotName}（${notice.pilotId}）\n申报通知 Call: ${notice.callName}\n`;
+  const foot = '\n—— 中国科协改革工作办公室 / Reform Office of CAST（系统自动发送 / sent automatically）\n';
+  const { content } = notice;
+  switch (content.template) {
+    case 'reminder': {
+      const step = STEPS[content.step];
+      const due = formatBeijing(content.dueAt);
+      const overdue = content.when === 'overdue';
+      return {
+        subject: overdue
+          ? `【已逾期】${step.zh}：${notice.pilotName} / Overdue: ${step.en}`
+          : `【提醒】${step.zh}截止 ${due.slice(0, 16)}：${notice.pilotName} / Reminder: ${step.en} due`,
+        text:
+          head +
+          `事项 Step: ${step.zh} / ${step.en}\n期限 Due: ${due}\n` +
+          (overdue ? '状态 Status: 已逾期 / overdue\n' : '') +
+          `\n${step.todoZh}\n${step.todoEn}\n` +
+          foot,
+      };
+    }
+    case 'payment-instruction': {
+      const tranche = TRANCHE[content.tranche];
+      return {
+        subject: `【拨款指令】${tranche.zh} ${formatYuan(content.amountFen)} 元：${notice.pilotName} / Payment instruction`,
+        text:
+          head +
+          `拨款 Tranche: ${tranche.zh} / ${tranche.en}\n金额 Amount: ${formatYuan(content.amountFen)} 元 (CNY)\n` +
+          `\n${STEPS['finance-confirmation'].todoZh}\n${STEPS['finance-confirmation'].todoEn}\n` +
+          foot,
+      };
+    }
+    case 'tranche-withheld': {
+      const tranche = TRANCHE[content.tranche];
+      return {
+        subject: `【不予拨付】${tranche.zh}：${notice.pilotName} / Tranche withheld`,
+        text:
+          head +
+          `拨款 Tranche: ${tranche.zh} / ${tranche.en}\n金额 Amount: ${formatYuan(content.amountFen)} 元 (CNY)\n` +
+          `原因 Reason: ${content.reason}\n\n该笔经费不予拨付。\nThis tranche will not be paid.\n` +
+          foot,
+      };
+    }
+  }
+}
