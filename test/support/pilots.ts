@@ -1,0 +1,71 @@
+/** Drives pilots through the HTTP API to the point a test starts from. */
+import type { PilotState } from '../../domain/pilot';
+import { call, compressedCall, registration, uniqueId, type Stack } from './stack';
+
+export type PilotView = PilotState & { beijingTime: Record<string, string> };
+
+export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function live(stack: Stack, pilotId: string): Promise<PilotView> {
+  const answer = await call<PilotView>(stack, 'GET', `/pilots/${pilotId}`);
+  if (answer.status !== 200) throw new Error(`GET /pilots/${pilotId}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+export async function waitForPhase(stack: Stack, pilotId: string, phase: PilotState['phase'], timeoutMs = 15_000) {
+  await waitUntil(async () => (await live(stack, pilotId)).phase === phase, timeoutMs, `phase ${phase}`);
+  return live(stack, pilotId);
+}
+
+/** POST that must succeed; returns the pilot's new state. */
+export async function act(stack: Stack, pilotId: string, path: string, body: unknown, headers?: Record<string, string>) {
+  const answer = await call<PilotView>(stack, 'POST', `/pilots/${pilotId}/${path}`, body, headers);
+  if (answer.status !== 200) throw new Error(`POST ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body;
+}
+
+export async function openCall(
+  stack: Stack,
+  timing: Record<string, unknown> = {},
+  secondsToDeadline = 120,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const id = uniqueId('call');
+  const created = await call(stack, 'POST', '/calls', compressedCall(id, secondsToDeadline, timing, extra));
+  if (created.status !== 201) throw new Error(`POST /calls: ${created.status} ${JSON.stringify(created.body)}`);
+  return id;
+}
+
+export async function registerPilot(stack: Stack, callId: string, unit = uniqueId('unit')): Promise<string> {
+  const answer = await call<PilotView>(stack, 'POST', '/pilots', registration(callId, unit));
+  if (answer.status !== 201) throw new Error(`POST /pilots: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.pilotId;
+}
+
+/** Registered, submitted, scored and approved with `amountFen`; the public notice still runs. */
+export async function approvedPilot(stack: Stack, callId: string, amountFen = 350_000_00): Promise<string> {
+  const pilotId = await registerPilot(stack, callId);
+  await act(stack, pilotId, 'submission', { reference: '申报书邮件' });
+  await act(stack, pilotId, 'expert-scores', { expert: { id: 'expert-1', province: '江苏' }, score: 90, comment: '好' });
+  await act(stack, pilotId, 'review-decision', { outcome: 'approved', amountFen, reason: '评审通过' });
+  return pilotId;
+}
+
+/** Past the public notice, first tranche instructed: the pilot's work has started. */
+export async function pilotInProgress(stack: Stack, callId: string, amountFen?: number) {
+  const pilotId = await approvedPilot(stack, callId, amountFen);
+  const state = await waitForPhase(stack, pilotId, 'in_progress');
+  return { pilotId, state };
+}
+
+export const FINAL_REPORT = {
+  reportReference: '地方科协改革试点报告.pdf',
+  typicalCases: ['“三长制”进社区典型案例'],
+  institutionalInnovations: ['科技志愿服务积分制度'],
+};
