@@ -77,7 +77,11 @@ test('full happy path: both tranches instructed and confirmed, midterm passed, a
   // 成果宣传: the closed pilot's outcomes are marked and listed per call.
   const marked = await call(stack, 'POST', `/pilots/${pilotId}/publicity`, { note: '在科协官网和公众号宣传' });
   expect(marked.status).toBe(200);
-  const listed = await call<{ items: { pilotId: string; publicityNote: string }[] }>(stack, 'GET', `/calls/${callId}/publicity`);
+  const listed = await call<{ items: { pilotId: string; publicityNote: string }[] }>(
+    stack,
+    'GET',
+    `/calls/${callId}/publicity`,
+  );
   expect(listed.body.items).toEqual([expect.objectContaining({ pilotId, publicityNote: '在科协官网和公众号宣传' })]);
 });
 
@@ -99,7 +103,13 @@ test('midterm failed → no tail instruction, the withholding is recorded and no
   expect(mailsTo('finance@reform.test', pilotId).filter((m) => m.subject.includes('尾款'))).toEqual([]);
 
   // A tail that was withheld can never be confirmed as paid.
-  const confirmTail = await call(stack, 'POST', `/pilots/${pilotId}/tranches/tail/confirmation`, { reference: 'X' }, finance);
+  const confirmTail = await call(
+    stack,
+    'POST',
+    `/pilots/${pilotId}/tranches/tail/confirmation`,
+    { reference: 'X' },
+    finance,
+  );
   expect(confirmTail.status).toBe(409);
   expect(confirmTail.body.code).toBe('TRANCHE_NOT_ISSUED');
 
@@ -162,7 +172,11 @@ test('an objection during the public notice sends the decision back to review; t
   expect(objected).toMatchObject({ phase: 'under_review', review: null, objections: [{ reason: expect.any(String) }] });
   expect(await ledger(pilotId)).toEqual([]);
 
-  const again = await act(stack, pilotId, 'review-decision', { outcome: 'approved', amountFen: 320_000_00, reason: '复核后通过' });
+  const again = await act(stack, pilotId, 'review-decision', {
+    outcome: 'approved',
+    amountFen: 320_000_00,
+    reason: '复核后通过',
+  });
   expect(again.phase).toBe('public_notice');
   const started = await waitForPhase(stack, pilotId, 'in_progress');
   expect(started.approvedAmountFen).toBe(320_000_00);
@@ -176,7 +190,10 @@ test('withdrawn by staff with a reason: the pilot ends and no further tranche is
   const callId = await openCall(stack);
   const { pilotId } = await pilotInProgress(stack, callId);
   const withdrawn = await act(stack, pilotId, 'withdrawal', { reason: '试点单位主动申请退出' });
-  expect(withdrawn).toMatchObject({ phase: 'withdrawn', ending: { kind: 'withdrawn', reason: '试点单位主动申请退出' } });
+  expect(withdrawn).toMatchObject({
+    phase: 'withdrawn',
+    ending: { kind: 'withdrawn', reason: '试点单位主动申请退出' },
+  });
   expect(await result(pilotId)).toMatchObject({ phase: 'withdrawn' });
   expect((await ledger(pilotId)).map((e) => e.tranche)).toEqual(['first']);
   const after = await call(stack, 'POST', `/pilots/${pilotId}/midterm-report`, { reference: 'x' });
@@ -205,10 +222,22 @@ test('a repeated finance confirmation is refused and leaves one ledger row per t
   const callId = await openCall(stack);
   const { pilotId } = await pilotInProgress(stack, callId);
   await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-9' }, finance);
-  const again = await call(stack, 'POST', `/pilots/${pilotId}/tranches/first/confirmation`, { reference: 'BANK-9' }, finance);
+  const again = await call(
+    stack,
+    'POST',
+    `/pilots/${pilotId}/tranches/first/confirmation`,
+    { reference: 'BANK-9' },
+    finance,
+  );
   expect(again.status).toBe(409);
   expect(again.body.code).toBe('TRANCHE_ALREADY_CONFIRMED');
-  const notIssued = await call(stack, 'POST', `/pilots/${pilotId}/tranches/tail/confirmation`, { reference: 'B' }, finance);
+  const notIssued = await call(
+    stack,
+    'POST',
+    `/pilots/${pilotId}/tranches/tail/confirmation`,
+    { reference: 'B' },
+    finance,
+  );
   expect(notIssued.status).toBe(409);
   expect(notIssued.body.code).toBe('TRANCHE_NOT_ISSUED');
   expect((await ledger(pilotId)).map((e) => [e.tranche, e.status, e.confirmationRef])).toEqual([

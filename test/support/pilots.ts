@@ -24,7 +24,13 @@ export async function waitForPhase(stack: Stack, pilotId: string, phase: PilotSt
 }
 
 /** POST that must succeed; returns the pilot's new state. */
-export async function act(stack: Stack, pilotId: string, path: string, body: unknown, headers?: Record<string, string>) {
+export async function act(
+  stack: Stack,
+  pilotId: string,
+  path: string,
+  body: unknown,
+  headers?: Record<string, string>,
+) {
   const answer = await call<PilotView>(stack, 'POST', `/pilots/${pilotId}/${path}`, body, headers);
   if (answer.status !== 200) throw new Error(`POST ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body;
@@ -52,7 +58,11 @@ export async function registerPilot(stack: Stack, callId: string, unit = uniqueI
 export async function approvedPilot(stack: Stack, callId: string, amountFen = 350_000_00): Promise<string> {
   const pilotId = await registerPilot(stack, callId);
   await act(stack, pilotId, 'submission', { reference: '申报书邮件' });
-  await act(stack, pilotId, 'expert-scores', { expert: { id: 'expert-1', province: '江苏' }, score: 90, comment: '好' });
+  await act(stack, pilotId, 'expert-scores', {
+    expert: { id: 'expert-1', province: '江苏' },
+    score: 90,
+    comment: '好',
+  });
   await act(stack, pilotId, 'review-decision', { outcome: 'approved', amountFen, reason: '评审通过' });
   return pilotId;
 }
