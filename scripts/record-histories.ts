@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { startTestEnvironment, ROOT } from '../test/support/environment';
-import { call, compressedCall, registration, startStack, uniqueId, type Stack } from '../test/support/stack';
+import { startStack, type Stack } from '../test/support/stack';
 import { FIXTURE_GENERATION, scenarios } from '../test/support/scenarios';
 
 async function main(): Promise<void> {
@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     stack = await startStack();
     for (const [name, run] of Object.entries(scenarios)) {
       if (wanted.length && !wanted.includes(name)) continue;
-      const pilotId = await run(stack, { call, compressedCall, registration, uniqueId });
+      const pilotId = await run(stack);
       await stack.client.workflow.getHandle(pilotId).result();
       const history = await stack.client.workflow.getHandle(pilotId).fetchHistory();
       const file = path.join(ROOT, 'test', 'fixtures', 'histories', `${FIXTURE_GENERATION}-${name}.json`);

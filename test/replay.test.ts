@@ -17,7 +17,13 @@ const fixtures = fs
   .sort();
 
 test('fixtures exist for the main paths', () => {
-  expect(fixtures).toEqual(expect.arrayContaining(['g1-approved.json', 'g1-rejected.json', 'g1-expired.json']));
+  expect(fixtures).toEqual(
+    expect.arrayContaining(
+      ['closed', 'tail-withheld-closed', 'not-closed', 'rectified-closed', 'rejected', 'expired'].map(
+        (f) => `g1-${f}.json`,
+      ),
+    ),
+  );
 });
 
 test.each(fixtures)('%s replays against the current workflow code', async (file) => {

@@ -1,42 +1,84 @@
-import type { call, compressedCall, registration, uniqueId, Stack } from './stack';
+/**
+ * The main paths of a pilot, driven through the HTTP API. `npm run record:histories` runs them
+ * and commits their histories as replay fixtures.
+ */
+import { act, approvedPilot, FINAL_REPORT, openCall, pilotInProgress, registerPilot, waitForPhase } from './pilots';
+import type { Stack } from './stack';
 
 /** Bumped when the workflow's logic changes: fixtures of every generation keep replaying. */
 export const FIXTURE_GENERATION = 'g1';
 
-interface Tools {
-  call: typeof call;
-  compressedCall: typeof compressedCall;
-  registration: typeof registration;
-  uniqueId: typeof uniqueId;
+type Scenario = (stack: Stack) => Promise<string>;
+
+const finance = { 'x-actor-id': 'cashier', 'x-actor-role': 'finance' };
+
+async function toFinalReport(stack: Stack, timing: Record<string, unknown>, midterm: 'passed' | 'failed') {
+  const callId = await openCall(stack, timing);
+  const { pilotId } = await pilotInProgress(stack, callId);
+  await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-1' }, finance);
+  await act(stack, pilotId, 'midterm-report', { reference: '中期报告.pdf' });
+  await act(stack, pilotId, 'midterm-evaluation', { outcome: midterm, reason: midterm === 'passed' ? '良好' : '滞后' });
+  if (midterm === 'passed') await act(stack, pilotId, 'tranches/tail/confirmation', { reference: 'BANK-2' }, finance);
+  await act(stack, pilotId, 'final-report', FINAL_REPORT);
+  return pilotId;
 }
 
-type Scenario = (stack: Stack, tools: Tools) => Promise<string>;
-
-async function registered(stack: Stack, t: Tools, secondsToDeadline: number): Promise<string> {
-  const callId = t.uniqueId('call');
-  await t.call(stack, 'POST', '/calls', t.compressedCall(callId, secondsToDeadline));
-  const answer = await t.call<{ pilotId: string }>(stack, 'POST', '/pilots', t.registration(callId, 'hangzhou'));
-  if (answer.status !== 201) throw new Error(`registration failed: ${JSON.stringify(answer.body)}`);
-  return answer.body.pilotId;
-}
-
-/** Scenarios that run a pilot to the end of a main path; each yields the pilot (workflow) id. */
 export const scenarios: Record<string, Scenario> = {
-  approved: async (stack, t) => {
-    const pilotId = await registered(stack, t, 120);
-    await t.call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: '申报书邮件' });
-    await t.call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
-      outcome: 'approved',
-      amountFen: 350_000_00,
-      reason: '评审通过',
+  closed: async (stack) => {
+    const pilotId = await toFinalReport(stack, {}, 'passed');
+    await act(stack, pilotId, 'acceptance', { outcome: 'passed', reason: '验收通过' });
+    return pilotId;
+  },
+  'tail-withheld-closed': async (stack) => {
+    const pilotId = await toFinalReport(stack, {}, 'failed');
+    await act(stack, pilotId, 'acceptance', { outcome: 'passed', reason: '验收通过' });
+    return pilotId;
+  },
+  'not-closed': async (stack) => {
+    const pilotId = await toFinalReport(stack, {}, 'passed');
+    await act(stack, pilotId, 'acceptance', { outcome: 'failed', reason: '不达标' });
+    return pilotId;
+  },
+  'rectified-closed': async (stack) => {
+    const pilotId = await toFinalReport(stack, { rectificationRounds: 1 }, 'passed');
+    await act(stack, pilotId, 'acceptance', { outcome: 'failed', reason: '需整改' });
+    await act(stack, pilotId, 'rectification', { reference: '整改报告.pdf' });
+    await act(stack, pilotId, 'acceptance', { outcome: 'passed', reason: '整改到位' });
+    return pilotId;
+  },
+  'objection-withdrawn': async (stack) => {
+    const callId = await openCall(stack, { publicNoticePeriod: '3s' });
+    const pilotId = await approvedPilot(stack, callId);
+    await act(stack, pilotId, 'objections', { reason: '异议' });
+    await act(stack, pilotId, 'review-decision', { outcome: 'approved', amountFen: 300_000_00, reason: '复核通过' });
+    await waitForPhase(stack, pilotId, 'in_progress');
+    await act(stack, pilotId, 'withdrawal', { reason: '主动退出' });
+    return pilotId;
+  },
+  'reminded-extended-integrity': async (stack) => {
+    const callId = await openCall(stack, {
+      midtermReportDueAfter: '3s',
+      reminderBefore: ['2s'],
+      overdueReminderEvery: '1s',
+      financeConfirmationWithin: '1s',
     });
+    const { pilotId } = await pilotInProgress(stack, callId);
+    await new Promise((r) => setTimeout(r, 3500));
+    await act(stack, pilotId, 'extensions', {
+      which: 'midterm-report',
+      until: new Date(Date.now() + 60_000).toISOString(),
+      reason: '延期',
+    });
+    await act(stack, pilotId, 'integrity-flag', { reason: '弄虚作假' });
     return pilotId;
   },
-  rejected: async (stack, t) => {
-    const pilotId = await registered(stack, t, 120);
-    await t.call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: '申报书邮件' });
-    await t.call(stack, 'POST', `/pilots/${pilotId}/review-decision`, { outcome: 'rejected', reason: '方案不具体' });
+  rejected: async (stack) => {
+    const callId = await openCall(stack);
+    const pilotId = await registerPilot(stack, callId);
+    await act(stack, pilotId, 'submission', { reference: '申报书邮件' });
+    await act(stack, pilotId, 'expert-scores', { expert: { id: 'e1', province: '江苏' }, score: 50, comment: '一般' });
+    await act(stack, pilotId, 'review-decision', { outcome: 'rejected', reason: '方案不具体' });
     return pilotId;
   },
-  expired: async (stack, t) => registered(stack, t, 2),
+  expired: async (stack) => registerPilot(stack, await openCall(stack, { reminderBefore: ['1s'] }, 2)),
 };
