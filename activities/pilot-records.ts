@@ -20,6 +20,7 @@ function pilotRow(state: PilotState) {
     province: state.province,
     provincial: state.provincial,
     phase: state.phase,
+    themes: state.submission?.form.themes ?? [],
     approvedAmountFen:
       state.approvedAmountFen ?? (state.review?.outcome === 'approved' ? state.review.amountFen : null),
     tailWithheld: state.tranches?.tail.status === 'withheld',

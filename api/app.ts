@@ -1,11 +1,17 @@
+import path from 'node:path';
 import express from 'express';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
-import { actorFromHeaders } from './actor';
+import type { DocumentStore } from '../lib/storage';
+import { authenticator, type TokenEntry } from './auth';
+import { DOCS_PAGE, openApiDocument } from './openapi';
 import { Problem, problemHandler, sendProblem } from './problem';
+import { ApiRoutes } from './registry';
+import { auditRoutes } from './routes/audit';
 import { callRoutes } from './routes/calls';
 import { pilotRoutes } from './routes/pilots';
+import { publicNoticeRoutes } from './routes/public-notice';
 
 export interface ApiDeps {
   client: Client;
@@ -13,9 +19,12 @@ export interface ApiDeps {
   taskQueue: string;
   uiUrl: string;
   log: Logger;
+  tokens: TokenEntry[];
+  store: DocumentStore;
+  pdfMaxBytes: number;
 }
 
-export function createApp(deps: ApiDeps): express.Express {
+export function createApp(deps: ApiDeps) {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -23,12 +32,13 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      // Method, route and status only: bodies and query strings may carry personal data.
+      // Method, route and status only: bodies, query strings and tokens may carry personal data.
       deps.log.info(
         {
           method: req.method,
           path: req.path,
           status: res.statusCode,
+          actor: req.actor?.id,
           ms: Number(process.hrtime.bigint() - started) / 1e6,
         },
         'request',
@@ -38,23 +48,48 @@ export function createApp(deps: ApiDeps): express.Express {
   });
   app.use(express.json({ limit: '256kb' }));
 
-  app.get('/health/live', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/health/ready', async (_req, res) => {
-    const checks = await Promise.allSettled([
-      deps.db.$queryRaw`SELECT 1`,
-      deps.client.workflowService.getSystemInfo({}),
-    ]);
-    const [database, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
-    const ready = checks.every((c) => c.status === 'fulfilled');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', database, temporal });
-  });
+  const routes = new ApiRoutes(express.Router(), authenticator(deps.tokens));
+  routes.add(
+    { method: 'get', path: '/health/live', roles: 'public', summary: '存活检查 / Liveness', tag: 'health' },
+    (_req, res) => {
+      res.json({ status: 'ok' });
+    },
+  );
+  routes.add(
+    {
+      method: 'get',
+      path: '/health/ready',
+      roles: 'public',
+      summary: '就绪检查（数据库、Temporal）/ Readiness',
+      tag: 'health',
+    },
+    async (_req, res) => {
+      const checks = await Promise.allSettled([
+        deps.db.$queryRaw`SELECT 1`,
+        deps.client.workflowService.getSystemInfo({}),
+      ]);
+      const [database, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
+      const ready = checks.every((c) => c.status === 'fulfilled');
+      res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable', database, temporal });
+    },
+  );
+  callRoutes(routes, deps);
+  publicNoticeRoutes(routes, deps);
+  pilotRoutes(routes, deps);
+  auditRoutes(routes, deps);
 
-  app.use(actorFromHeaders);
-  app.use(callRoutes(deps));
-  app.use(pilotRoutes(deps));
+  const openapi = openApiDocument(routes.endpoints);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+  app.get('/docs', (_req, res) => {
+    res.type('html').send(DOCS_PAGE);
+  });
+  app.use('/docs/assets', express.static(path.dirname(require.resolve('swagger-ui-dist/package.json'))));
+
+  app.use(routes.router);
   app.use((_req, res) => sendProblem(res, new Problem('NOT_FOUND')));
   app.use(problemHandler(deps.log));
+  app.locals.endpoints = routes.endpoints;
   return app;
 }

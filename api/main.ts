@@ -3,14 +3,28 @@ import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { connectClient } from '../lib/temporal';
+import { createDocumentStore } from '../lib/storage';
 import { createApp } from './app';
+import { loadTokens } from './auth';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('api', config.LOG_LEVEL);
   const db = createDb(config.DATABASE_URL);
   const client = await connectClient();
-  const app = createApp({ client, db, taskQueue: config.TASK_QUEUE, uiUrl: config.TEMPORAL_UI_URL, log });
+  const tokens = loadTokens();
+  if (tokens.length === 0)
+    log.warn('no API tokens configured (API_TOKENS or API_TOKENS_FILE): every protected endpoint answers 401');
+  const app = createApp({
+    client,
+    db,
+    taskQueue: config.TASK_QUEUE,
+    uiUrl: config.TEMPORAL_UI_URL,
+    log,
+    tokens,
+    store: createDocumentStore(config.STORAGE_DIR),
+    pdfMaxBytes: config.PDF_MAX_BYTES,
+  });
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
     log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
   });

@@ -27,6 +27,15 @@ const STATUS: Record<RefusalCode, number> = {
   NOTHING_TO_EXTEND: 409,
   EXTENSION_NOT_LATER: 422,
   NOT_CLOSED: 409,
+  PDF_REQUIRED: 422,
+  PDF_NOT_PDF: 422,
+  PDF_WRONG_NAME: 422,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  IDEMPOTENCY_KEY_REQUIRED: 428,
+  IDEMPOTENCY_KEY_REUSED: 409,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   PILOT_ENDED: 409,
   TEMPORAL_UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -85,7 +94,7 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
     const status = (error as { status?: number; type?: string }).status;
     if ((error as { type?: string }).type === 'entity.parse.failed')
       return sendProblem(res, new Problem('MALFORMED_JSON'));
-    if (status === 413) return sendProblem(res, new Problem('VALIDATION_FAILED', 'request body too large'));
+    if (status === 413) return sendProblem(res, new Problem('PAYLOAD_TOO_LARGE'));
     log.error({ err: error }, 'unhandled error');
     return sendProblem(res, new Problem('INTERNAL'));
   };

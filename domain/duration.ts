@@ -12,6 +12,7 @@ export type DurationText = `${number}${keyof typeof UNIT_MS}`;
 export const Duration = z
   .string()
   .regex(PATTERN, 'a duration such as "7d", "36h", "90s" or "500ms"')
+  .refine((text) => toMs(text as DurationText) > 0, 'longer than zero')
   .refine((text) => toMs(text as DurationText) <= 5 * 365 * UNIT_MS.d, 'at most five years')
   .transform((text) => text as DurationText);
 

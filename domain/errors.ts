@@ -53,6 +53,24 @@ export const refusals = {
     en: 'The new due date must be later than the current one and than now',
   },
   NOT_CLOSED: { zh: '只有已结项的试点才能列入成果宣传', en: 'Only closed pilots can be marked for publicity' },
+  PDF_REQUIRED: { zh: '须上传盖章的申报书 PDF 文件', en: 'The sealed application PDF must be uploaded' },
+  PDF_NOT_PDF: { zh: '上传的文件不是 PDF', en: 'The uploaded file is not a PDF' },
+  PDF_WRONG_NAME: {
+    zh: '文件名须为"申报单位名称.pdf"',
+    en: 'The file must be named after the applicant unit: <applicant unit>.pdf',
+  },
+  PAYLOAD_TOO_LARGE: { zh: '上传内容超过大小限制', en: 'The request or file is too large' },
+  UNAUTHENTICATED: { zh: '缺少或无效的访问令牌', en: 'Missing or invalid bearer token' },
+  FORBIDDEN: { zh: '当前角色无权执行此操作', en: 'Your role may not do this' },
+  IDEMPOTENCY_KEY_REQUIRED: {
+    zh: '写操作须提供 Idempotency-Key 请求头',
+    en: 'Every write needs an Idempotency-Key header',
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    zh: '该 Idempotency-Key 已用于另一请求',
+    en: 'This Idempotency-Key was already used for a different request',
+  },
+  UNSUPPORTED_MEDIA_TYPE: { zh: '不支持的请求内容类型', en: 'Unsupported content type' },
   PILOT_ENDED: { zh: '该试点流程已结束', en: 'This pilot has ended' },
   TEMPORAL_UNAVAILABLE: {
     zh: '工作流服务暂不可用，请稍后重试',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ApplicationForm, SealedPdf } from './application-form';
 import { Deadline, Fen, Slug, type Call } from './call';
 
 export const Role = z.enum(['staff', 'reviewer', 'finance', 'auditor', 'admin']);
@@ -39,10 +40,8 @@ export function pilotIdOf(callId: string, pilotUnitCode: string): string {
 
 // ---- Staff actions, one schema each --------------------------------------------------------
 
-export const Submission = z.object({
-  /** Where the sealed application came from, e.g. the e-mail's subject or message id. */
-  reference: Reference,
-});
+/** The complete application form with the sealed PDF's fingerprint (the bytes stay in storage). */
+export const Submission = z.object({ form: ApplicationForm, pdf: SealedPdf });
 export type Submission = z.infer<typeof Submission>;
 
 /** One expert's score; an expert from the applicant's own province is refused (回避). */
@@ -184,7 +183,7 @@ export interface PilotState {
   expertScores: (ExpertScore & Done)[];
   review: (ReviewDecision & Done) | null;
   objections: (Objection & Done)[];
-  publicNotice: { startedAt: string; endsAt: string } | null;
+  publicNotice: { startedAt: string; endsAt: string; objectionsBefore: number } | null;
   approvedAmountFen: number | null;
   tranches: Record<Tranche, TrancheState> | null;
   startedWorkAt: string | null;

@@ -13,6 +13,13 @@ const Env = z.object({
   SMTP_URL: z.string().url().optional(),
   MAIL_FROM: z.string().min(3).default('中国科协改革工作办公室 <reform-office@localhost>'),
   OUTBOX_DIR: z.string().default('.data/outbox'),
+  /** Where sealed PDFs are stored, by content hash. */
+  STORAGE_DIR: z.string().default('.data/documents'),
+  PDF_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(20 * 1024 * 1024),
   /** How long a worker lets in-flight activities finish on SIGINT/SIGTERM. */
   WORKER_SHUTDOWN_GRACE: z
     .string()

@@ -22,7 +22,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const finance = { 'x-actor-id': 'cashier-zhang', 'x-actor-role': 'finance' };
+const finance = { as: 'finance' as const };
 const ledger = (pilotId: string) => stack.db.ledgerEntry.findMany({ where: { pilotId }, orderBy: { id: 'asc' } });
 const mailsTo = (address: string, pilotId: string) =>
   stack.smtp.received.filter((m) => m.to.includes(address) && m.text.includes(pilotId));
@@ -186,19 +186,25 @@ test('an objection during the public notice sends the decision back to review; t
   expect(late.body.code).toBe('NOT_IN_PUBLIC_NOTICE');
 });
 
-test('withdrawn by staff with a reason: the pilot ends and no further tranche is instructed', async () => {
+test('withdrawn by staff with a reason: the pilot ends, the unpaid tail is withheld, instructed money is still confirmed', async () => {
   const callId = await openCall(stack);
   const { pilotId } = await pilotInProgress(stack, callId);
   const withdrawn = await act(stack, pilotId, 'withdrawal', { reason: '试点单位主动申请退出' });
   expect(withdrawn).toMatchObject({
     phase: 'withdrawn',
     ending: { kind: 'withdrawn', reason: '试点单位主动申请退出' },
+    tranches: { first: { status: 'issued' }, tail: { status: 'withheld' } },
   });
-  expect(await result(pilotId)).toMatchObject({ phase: 'withdrawn' });
-  expect((await ledger(pilotId)).map((e) => e.tranche)).toEqual(['first']);
+  expect((await ledger(pilotId)).map((e) => [e.tranche, e.kind])).toEqual([
+    ['first', 'instruction'],
+    ['tail', 'withholding'],
+  ]);
   const after = await call(stack, 'POST', `/pilots/${pilotId}/midterm-report`, { reference: 'x' });
   expect(after.status).toBe(409);
   expect(after.body.code).toBe('PILOT_ENDED');
+  // The first tranche was instructed before the withdrawal: the workflow waits for finance.
+  await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-W' }, finance);
+  expect(await result(pilotId)).toMatchObject({ phase: 'withdrawn', tranches: { first: { status: 'confirmed' } } });
   expect(await stack.db.pilot.findUniqueOrThrow({ where: { id: pilotId } })).toMatchObject({ phase: 'withdrawn' });
 });
 
@@ -207,6 +213,7 @@ test('integrity flag (弄虚作假): the pilot ends, the unpaid tail is withheld
   const { pilotId } = await pilotInProgress(stack, callId);
   const flagged = await act(stack, pilotId, 'integrity-flag', { reason: '申报材料弄虚作假' });
   expect(flagged).toMatchObject({ phase: 'integrity_failed', tranches: { tail: { status: 'withheld' } } });
+  await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-I' }, finance);
   expect(await result(pilotId)).toMatchObject({ phase: 'integrity_failed' });
   expect((await ledger(pilotId)).map((e) => [e.tranche, e.kind])).toEqual([
     ['first', 'instruction'],

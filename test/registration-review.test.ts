@@ -4,6 +4,7 @@
  */
 import { call, compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
 import { readHistory } from './support/history';
+import { submitApplication } from './support/application';
 import type { PilotState } from '../domain/pilot';
 
 type PilotView = PilotState & { beijingTime: Record<string, string> };
@@ -36,11 +37,13 @@ async function register(callId: string, unit = uniqueId('unit')): Promise<string
 }
 
 async function score(pilotId: string, expertId = 'expert-1', province = '江苏') {
-  const scored = await call(stack, 'POST', `/pilots/${pilotId}/expert-scores`, {
-    expert: { id: expertId, province },
-    score: 88,
-    comment: '方案扎实 / solid plan',
-  });
+  const scored = await call(
+    stack,
+    'POST',
+    `/pilots/${pilotId}/expert-scores`,
+    { expert: { id: expertId, province }, score: 88, comment: '方案扎实 / solid plan' },
+    { as: 'reviewer' },
+  );
   expect(scored.status).toBe(200);
   return scored;
 }
@@ -50,15 +53,7 @@ test('register → submit before the deadline → approve: API, database and wor
   const pilotId = await register(callId, 'hangzhou');
   expect(pilotId).toBe(`${callId}.hangzhou`);
 
-  const submitted = await call(
-    stack,
-    'POST',
-    `/pilots/${pilotId}/submission`,
-    { reference: '申报书邮件 2020-06-01' },
-    {
-      'x-actor-id': 'clerk-li',
-    },
-  );
+  const submitted = await submitApplication(stack, pilotId, { as: 'staff' });
   expect(submitted.status).toBe(200);
   expect(submitted.body).toMatchObject({ phase: 'submitted', waitingFor: { what: 'review-decision' } });
 
@@ -80,8 +75,15 @@ test('register → submit before the deadline → approve: API, database and wor
   expect(live.body).toMatchObject({
     pilotId,
     phase: 'public_notice',
-    submission: { reference: '申报书邮件 2020-06-01', by: { id: 'clerk-li', role: 'staff' } },
-    review: { outcome: 'approved', amountFen: 350_000_00, by: { id: 'staff-desk', role: 'staff' } },
+    submission: {
+      form: {
+        basic: { pilotUnit: 'hangzhou 市科协', applicantUnit: '浙江省科学技术协会' },
+        themes: ['基层组织改革', '联系服务科技工作者'],
+      },
+      pdf: { fileName: '浙江省科学技术协会.pdf', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      by: { id: 'clerk-li', role: 'staff' },
+    },
+    review: { outcome: 'approved', amountFen: 350_000_00, by: { id: 'admin-ops', role: 'admin' } },
     waitingFor: { what: 'public-notice' },
   });
   expect(live.body.beijingTime.submissionDeadline).toMatch(/北京时间/);
@@ -102,10 +104,10 @@ test('register → submit before the deadline → approve: API, database and wor
 
   const audit = await stack.db.auditEvent.findMany({ where: { pilotId }, orderBy: { id: 'asc' } });
   expect(audit.slice(0, 4).map((a) => [a.step, a.phase, a.actorId])).toEqual([
-    ['registered', 'registered', 'staff-desk'],
+    ['registered', 'registered', 'admin-ops'],
     ['submitted', 'submitted', 'clerk-li'],
-    ['expert-score:expert-1:0', 'under_review', 'staff-desk'],
-    ['review-decided:0', 'public_notice', 'staff-desk'],
+    ['expert-score:expert-1:0', 'under_review', 'expert-panel'],
+    ['review-decided:0', 'public_notice', 'admin-ops'],
   ]);
 
   const { acceptedUpdates, recordedSteps } = await readHistory(stack.client, pilotId);
@@ -116,7 +118,7 @@ test('register → submit before the deadline → approve: API, database and wor
 test('an expert from the applicant’s own province is refused (回避), and an expert scores once', async () => {
   const callId = await openCall(120);
   const pilotId = await register(callId);
-  expect((await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: 'mail' })).status).toBe(200);
+  expect((await submitApplication(stack, pilotId)).status).toBe(200);
 
   const sameProvince = await call(stack, 'POST', `/pilots/${pilotId}/expert-scores`, {
     expert: { id: 'expert-zj', province: '浙江' },
@@ -147,7 +149,7 @@ test('a panel decision needs the call’s number of expert scores', async () => 
     (await call(stack, 'POST', '/calls', compressedCall(callId, 120, {}, { review: { minExpertScores: 2 } }))).status,
   ).toBe(201);
   const pilotId = await register(callId);
-  await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: 'mail' });
+  await submitApplication(stack, pilotId);
   await score(pilotId, 'expert-a', '江苏');
   const early = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
     outcome: 'rejected',
@@ -182,7 +184,7 @@ test('submitting after the deadline is refused with a clear error and changes no
   await stack.client.workflow.getHandle(pilotId).result();
   const before = await readHistory(stack.client, pilotId);
 
-  const late = await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: '逾期邮件' });
+  const late = await submitApplication(stack, pilotId);
   expect(late.status).toBe(422);
   expect(late.contentType).toMatch(/application\/problem\+json/);
   expect(late.body).toMatchObject({
@@ -236,7 +238,7 @@ test('a review decision before a submission is refused (409) and leaves no event
 test('an approved amount outside the call range is refused and the pilot stays under review', async () => {
   const callId = await openCall(120);
   const pilotId = await register(callId);
-  expect((await call(stack, 'POST', `/pilots/${pilotId}/submission`, { reference: 'mail' })).status).toBe(200);
+  expect((await submitApplication(stack, pilotId)).status).toBe(200);
   await score(pilotId);
 
   const tooMuch = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {

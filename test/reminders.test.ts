@@ -3,7 +3,7 @@
  * people, follows an extended due date, and stops when the step is done.
  */
 import { call, startStack, type Stack } from './support/stack';
-import { act, openCall, pilotInProgress, registerPilot, waitUntil } from './support/pilots';
+import { act, submit, openCall, pilotInProgress, registerPilot, waitUntil } from './support/pilots';
 import { formatBeijing } from '../domain/time';
 
 let stack: Stack;
@@ -134,7 +134,7 @@ test('an unconfirmed payment instruction is reminded to finance until confirmed,
   const issuedAt = Date.parse(state.tranches!.first.issuedAt!);
 
   await waitUntil(async () => remindersAbout(pilotId, '拨款执行确认').length >= 2, 15_000, 'two reminders');
-  await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-77' }, { 'x-actor-role': 'finance' });
+  await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-77' }, { as: 'finance' });
   const confirmedAt = Date.now();
   await sleep(3000);
 
@@ -149,7 +149,7 @@ test('an unconfirmed payment instruction is reminded to finance until confirmed,
 test('a review left waiting by staff is reminded to the office until decided', async () => {
   const callId = await openCall(stack, { reviewWithin: '2s', overdueReminderEvery: '2s' });
   const pilotId = await registerPilot(stack, callId);
-  const submitted = await act(stack, pilotId, 'submission', { reference: '申报书邮件' });
+  const submitted = await submit(stack, pilotId);
   const submittedAt = Date.parse(submitted.submission!.at);
 
   await waitUntil(async () => remindersAbout(pilotId, '专家评审结论').length >= 2, 15_000, 'two reminders');

@@ -19,6 +19,7 @@ import {
 import type { UpdateDefinition } from '@temporalio/common';
 import type { z } from 'zod';
 import type { Activities } from '../activities';
+import { expectedPdfName, formIssuesAgainst } from '../domain/application-form';
 import { toMs } from '../domain/duration';
 import { bilingual, type RefusalCode } from '../domain/errors';
 import { splitTranches } from '../domain/money';
@@ -150,12 +151,13 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     });
 
   const wait = async (w: Omit<Waiting, 'abandoned' | 'remind'> & { to: string[]; track?: boolean }) => {
+    // Untracked waits (finance confirmations) outlive the pilot's story: instructed money is confirmed.
     const track = w.track !== false;
     if (track) state.waitingFor = { what: w.step as NonNullable<PilotState['waitingFor']>['what'], until: w.due() };
     const outcome = await waitWithReminders({
       ...w,
       onBlock: track ? settle : undefined,
-      abandoned: ended,
+      abandoned: track ? ended : () => false,
       remind: (key, content) => notify(key, w.to, content),
     });
     if (outcome === 'abandoned' && track) throw new PilotEnded();
@@ -181,6 +183,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     confirmations.push(
       wait({
         step: 'finance-confirmation',
+        key: `finance-confirmation-${tranche}`,
         done: () => t.status === 'confirmed',
         due: () => after(issuedAt, timing.financeConfirmationWithin),
         reminders: decisionReminders,
@@ -203,6 +206,13 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     });
   };
 
+  /** When a pilot ends early, tranches not yet instructed are withheld, with the reason. */
+  const withholdPending = async (reason: string) => {
+    for (const tranche of ['first', 'tail'] as const) {
+      if (state.tranches?.[tranche].status === 'pending') await withhold(tranche, reason);
+    }
+  };
+
   // ---- staff actions ----------------------------------------------------------------------
 
   setHandler(pilotStateQuery, () => state);
@@ -223,7 +233,8 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       async (input) => {
         const { actor, ...rest } = input;
         const before = settled;
-        await accept(rest as unknown as A, { at: now(), by: actor });
+        // Validators do not run on replay; parsing here also stores the normalised input (trimmed, UTC).
+        await accept(schema.parse(rest), { at: now(), by: actor });
         if (drives) await condition(() => settled > before);
         return state;
       },
@@ -241,9 +252,16 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
   action(
     submitUpdate,
     Submission,
-    () => {
+    ({ form, pdf }) => {
       if (Date.now() >= Date.parse(call.submissionDeadline)) refuse('SUBMISSION_DEADLINE_PASSED');
-      if (state.phase !== 'registered') refuse('ALREADY_SUBMITTED');
+      if (state.phase !== 'registered' || state.submission) refuse('ALREADY_SUBMITTED');
+      const issues = formIssuesAgainst(form, call, {
+        pilotUnitName: registration.pilotUnit.name,
+        applicantUnitName: registration.applicantUnit.name,
+        provincial: registration.provincial,
+      });
+      if (issues.length) refuse('VALIDATION_FAILED', issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+      if (pdf.fileName.normalize('NFC') !== expectedPdfName(registration.applicantUnit.name)) refuse('PDF_WRONG_NAME');
     },
     (submission, done) => {
       state.submission = { ...submission, ...done };
@@ -272,7 +290,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     ReviewDecision,
     (decision) => {
       if (state.phase === 'registered') refuse('NOT_YET_SUBMITTED');
-      if (state.phase !== 'submitted' && state.phase !== 'under_review') refuse('ALREADY_DECIDED');
+      if ((state.phase !== 'submitted' && state.phase !== 'under_review') || state.review) refuse('ALREADY_DECIDED');
       if (state.expertScores.length < call.review.minExpertScores) {
         refuse('NOT_ENOUGH_EXPERT_SCORES', `${state.expertScores.length}/${call.review.minExpertScores}`);
       }
@@ -292,7 +310,11 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     objectUpdate,
     Objection,
     () => {
-      if (state.phase !== 'public_notice') refuse('NOT_IN_PUBLIC_NOTICE');
+      const notice = state.publicNotice;
+      if (state.phase !== 'public_notice' || !notice || Date.now() >= Date.parse(notice.endsAt)) {
+        refuse('NOT_IN_PUBLIC_NOTICE');
+      }
+      if (state.objections.length > notice.objectionsBefore) refuse('NOT_IN_PUBLIC_NOTICE', 'already objected');
     },
     (objection, done) => {
       state.objections.push({ ...objection, ...done });
@@ -327,7 +349,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     midtermReportUpdate,
     MidtermReport,
     () => {
-      if (state.phase !== 'in_progress') refuse('WRONG_PHASE', state.phase);
+      if (state.phase !== 'in_progress' || state.midtermReport) refuse('WRONG_PHASE', state.phase);
     },
     (report, done) => {
       state.midtermReport = { ...report, ...done };
@@ -338,7 +360,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     midtermEvaluationUpdate,
     Verdict,
     () => {
-      if (state.phase !== 'midterm_review') refuse('WRONG_PHASE', state.phase);
+      if (state.phase !== 'midterm_review' || state.midtermEvaluation) refuse('WRONG_PHASE', state.phase);
     },
     (verdict, done) => {
       state.midtermEvaluation = { ...verdict, ...done };
@@ -349,7 +371,9 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     finalReportUpdate,
     FinalReport,
     () => {
-      if (state.phase !== 'midterm_passed' && state.phase !== 'tail_withheld') refuse('WRONG_PHASE', state.phase);
+      if ((state.phase !== 'midterm_passed' && state.phase !== 'tail_withheld') || state.finalReport) {
+        refuse('WRONG_PHASE', state.phase);
+      }
     },
     (report, done) => {
       state.finalReport = { ...report, ...done };
@@ -360,7 +384,10 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     acceptanceUpdate,
     Verdict,
     () => {
-      if (state.phase !== 'acceptance_review') refuse('WRONG_PHASE', state.phase);
+      // One verdict per round: the round's verdict closes it until a rectification opens the next.
+      if (state.phase !== 'acceptance_review' || state.acceptances.length > state.rectifications.length) {
+        refuse('WRONG_PHASE', state.phase);
+      }
     },
     (verdict, done) => {
       state.acceptances.push({ ...verdict, ...done, round: state.rectifications.length });
@@ -371,7 +398,9 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     rectificationUpdate,
     Rectification,
     () => {
-      if (state.phase !== 'rectifying') refuse('WRONG_PHASE', state.phase);
+      if (state.phase !== 'rectifying' || state.rectifications.length >= state.acceptances.length) {
+        refuse('WRONG_PHASE', state.phase);
+      }
     },
     (rectification, done) => {
       state.rectifications.push({ ...rectification, ...done, round: state.rectifications.length + 1 });
@@ -418,6 +447,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       state.phase = 'withdrawn';
       state.ending = { kind: 'withdrawn', reason, ...done };
       state.waitingFor = null;
+      await withholdPending(reason);
       await record('withdrawn', done.by, reason);
     },
     { drives: false },
@@ -438,9 +468,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
         flaggedBy: done.by,
         at: done.at,
       });
-      for (const tranche of ['first', 'tail'] as const) {
-        if (state.tranches?.[tranche].status === 'pending') await withhold(tranche, reason);
-      }
+      await withholdPending(reason);
       await record('integrity-failed', done.by, reason);
     },
     { drives: false },
@@ -472,6 +500,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     for (let round = 0; ; round += 1) {
       await wait({
         step: 'review-decision',
+        key: `review-decision-${round}`,
         done: () => state.review !== null,
         due: () => after(state.submission!.at, timing.reviewWithin),
         reminders: decisionReminders,
@@ -485,7 +514,11 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       }
       const objections = state.objections.length;
       state.phase = 'public_notice';
-      state.publicNotice = { startedAt: now(), endsAt: after(now(), timing.publicNoticePeriod) };
+      state.publicNotice = {
+        startedAt: now(),
+        endsAt: after(now(), timing.publicNoticePeriod),
+        objectionsBefore: objections,
+      };
       state.waitingFor = { what: 'public-notice', until: state.publicNotice.endsAt };
       await record(`review-decided:${round}`, decision.by, decision.reason);
       const objectedOrEnded = () => state.objections.length > objections || ended();
@@ -549,6 +582,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     } else {
       state.phase = 'tail_withheld';
       await record('midterm-evaluated', midterm.by, midterm.reason);
+      if (ended()) throw new PilotEnded();
       await withhold('tail', midterm.reason);
       await record('tail-withheld', midterm.by, midterm.reason);
     }
@@ -616,7 +650,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
   async function finish(): Promise<PilotState> {
     state.waitingFor = null;
     settle();
-    if (!state.ending) await Promise.all(confirmations);
+    await Promise.all(confirmations);
     await condition(allHandlersFinished);
     return state;
   }

@@ -16,6 +16,8 @@ export interface ReminderPlan {
 export interface Waiting {
   /** Names the step in reminder keys and e-mails. */
   step: Extract<NoticeContent, { template: 'reminder' }>['step'];
+  /** Names the wait in reminder keys when one step is waited for more than once (default: step). */
+  key?: string;
   done: () => boolean;
   /** The current due date (UTC ISO); read again after every wake-up, so extensions take effect. */
   due: () => string;
@@ -56,13 +58,17 @@ export async function waitWithReminders(w: Waiting): Promise<WaitOutcome> {
         : await condition(() => w.done() || w.abandoned() || w.due() !== due, Math.max(0, wakeAt - Date.now()));
     if (interrupted || !next || Date.now() < next.at) continue;
 
-    await w.remind(`${w.step}:${next.when}:${due}:${next.n}`, {
-      template: 'reminder',
-      step: w.step,
-      dueAt: due,
-      when: next.when,
-    });
     sent.add(`${due}:${next.when}:${next.n}`);
+    // Not awaited: a mail server that is down for a while must not hold up the lifecycle; the
+    // outbox keeps retrying the message under its key.
+    void w
+      .remind(`${w.key ?? w.step}:${next.when}:${due}:${next.n}`, {
+        template: 'reminder',
+        step: w.step,
+        dueAt: due,
+        when: next.when,
+      })
+      .catch(() => undefined);
   }
 }
 
@@ -73,7 +79,8 @@ function nextReminder(w: Waiting, due: string, dueMs: number, dueSetAt: number, 
     if (at > dueSetAt && !sent.has(`${due}:before:${offset}`)) candidates.push({ at, when: 'before', n: offset });
   }
   if (w.reminders.overdueEvery !== null && !w.expiresAtDue) {
-    let n = 0;
+    // A wait that begins already overdue starts with the current interval, not a burst of old ones.
+    let n = Math.max(0, Math.ceil((dueSetAt - dueMs) / w.reminders.overdueEvery));
     while (sent.has(`${due}:overdue:${n}`)) n += 1;
     candidates.push({ at: dueMs + n * w.reminders.overdueEvery, when: 'overdue', n });
   }

@@ -1,61 +1,89 @@
-import { Router } from 'express';
 import { CallInput } from '../../domain/call';
 import type { ApiDeps } from '../app';
 import { Problem } from '../problem';
+import { READERS, STAFF, type ApiRoutes } from '../registry';
 import { parseBody } from '../validate';
 import { callView } from '../views';
 
-export function callRoutes({ db }: ApiDeps): Router {
-  const router = Router();
+export function callRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
+  routes.add(
+    {
+      method: 'post',
+      path: '/calls',
+      roles: STAFF,
+      summary: '发布申报通知（含全部规则配置）/ Create a call with its rules',
+      tag: 'calls',
+      body: CallInput,
+      write: true,
+    },
+    async (req, res) => {
+      const call = parseBody(CallInput, req.body);
+      const repeated = await db.call.findUnique({ where: { idempotencyKey: req.idempotencyKey } });
+      if (repeated) {
+        res.status(201).location(`/calls/${repeated.id}`).json(callView(repeated));
+        return;
+      }
+      const existing = await db.call.findUnique({ where: { id: call.id }, select: { id: true } });
+      if (existing) throw new Problem('CALL_ALREADY_EXISTS');
+      const row = await db.call.create({
+        data: {
+          id: call.id,
+          name: call.name,
+          config: call,
+          submissionDeadline: new Date(call.submissionDeadline),
+          fundingMinFen: call.funding.minFen,
+          fundingMaxFen: call.funding.maxFen,
+          idempotencyKey: req.idempotencyKey,
+        },
+      });
+      res.status(201).location(`/calls/${row.id}`).json(callView(row));
+    },
+  );
 
-  router.post('/calls', async (req, res) => {
-    const call = parseBody(CallInput, req.body);
-    const existing = await db.call.findUnique({ where: { id: call.id }, select: { id: true } });
-    if (existing) throw new Problem('CALL_ALREADY_EXISTS');
-    const row = await db.call.create({
-      data: {
-        id: call.id,
-        name: call.name,
-        config: call,
-        submissionDeadline: new Date(call.submissionDeadline),
-        fundingMinFen: call.funding.minFen,
-        fundingMaxFen: call.funding.maxFen,
-      },
-    });
-    res.status(201).location(`/calls/${row.id}`).json(callView(row));
-  });
+  routes.add(
+    { method: 'get', path: '/calls', roles: READERS, summary: '申报通知列表 / List calls', tag: 'calls' },
+    async (_req, res) => {
+      const rows = await db.call.findMany({ orderBy: { submissionDeadline: 'desc' } });
+      res.json({ items: rows.map(callView) });
+    },
+  );
 
-  router.get('/calls', async (_req, res) => {
-    const rows = await db.call.findMany({ orderBy: { submissionDeadline: 'desc' } });
-    res.json({ items: rows.map(callView) });
-  });
+  routes.add(
+    { method: 'get', path: '/calls/:callId', roles: READERS, summary: '申报通知 / Read a call', tag: 'calls' },
+    async (req, res) => {
+      const row = await db.call.findUnique({ where: { id: req.params.callId as string } });
+      if (!row) throw new Problem('CALL_NOT_FOUND');
+      res.json(callView(row));
+    },
+  );
 
-  router.get('/calls/:callId', async (req, res) => {
-    const row = await db.call.findUnique({ where: { id: req.params.callId } });
-    if (!row) throw new Problem('CALL_NOT_FOUND');
-    res.json(callView(row));
-  });
-
-  /** Closed pilots whose outcomes are marked for publicity (成果宣传), per call. */
-  router.get('/calls/:callId/publicity', async (req, res) => {
-    const call = await db.call.findUnique({ where: { id: req.params.callId }, select: { id: true } });
-    if (!call) throw new Problem('CALL_NOT_FOUND');
-    const rows = await db.pilot.findMany({
-      where: { callId: call.id, phase: 'closed', publicityMarkedAt: { not: null } },
-      orderBy: { publicityMarkedAt: 'asc' },
-    });
-    res.json({
-      items: rows.map((r) => ({
-        pilotId: r.id,
-        pilotUnitName: r.pilotUnitName,
-        province: r.province,
-        approvedAmountFen: r.approvedAmountFen,
-        closedAt: r.closedAt,
-        publicityNote: r.publicityNote,
-        publicityMarkedAt: r.publicityMarkedAt,
-      })),
-    });
-  });
-
-  return router;
+  routes.add(
+    {
+      method: 'get',
+      path: '/calls/:callId/publicity',
+      roles: READERS,
+      summary: '成果宣传：已结项并列入宣传的试点 / Closed pilots marked for publicity',
+      tag: 'calls',
+    },
+    async (req, res) => {
+      const call = await db.call.findUnique({ where: { id: req.params.callId as string }, select: { id: true } });
+      if (!call) throw new Problem('CALL_NOT_FOUND');
+      const rows = await db.pilot.findMany({
+        where: { callId: call.id, phase: 'closed', publicityMarkedAt: { not: null } },
+        orderBy: { publicityMarkedAt: 'asc' },
+      });
+      res.json({
+        items: rows.map((r) => ({
+          pilotId: r.id,
+          pilotUnitName: r.pilotUnitName,
+          province: r.province,
+          themes: r.themes,
+          approvedAmountFen: r.approvedAmountFen,
+          closedAt: r.closedAt,
+          publicityNote: r.publicityNote,
+          publicityMarkedAt: r.publicityMarkedAt,
+        })),
+      });
+    },
+  );
 }

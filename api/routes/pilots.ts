@@ -1,7 +1,15 @@
-import { Router } from 'express';
+import type { RequestHandler } from 'express';
+import multer from 'multer';
 import { z } from 'zod';
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
+import { ApplicationForm, expectedPdfName } from '../../domain/application-form';
 import { CallInput, Slug } from '../../domain/call';
 import {
   ExpertScore,
@@ -14,7 +22,6 @@ import {
   PilotRegistration,
   Rectification,
   ReviewDecision,
-  Submission,
   Tranche,
   Verdict,
   Withdrawal,
@@ -40,7 +47,8 @@ import {
   withdrawUpdate,
 } from '../../workflows/pilot';
 import type { ApiDeps } from '../app';
-import { Problem } from '../problem';
+import { fieldProblems, Problem } from '../problem';
+import { FINANCE, READERS, REVIEWERS, STAFF, type ApiRoutes } from '../registry';
 import { problemFromTemporal } from '../temporal-errors';
 import { parseBody } from '../validate';
 import { pilotView } from '../views';
@@ -51,8 +59,9 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
-
 const Publicity = z.object({ note: z.string().trim().min(1).max(2000) });
+const Confirmation = z.object({ reference: z.string().trim().min(1).max(300) });
+const PDF_MAGIC = Buffer.from('%PDF-');
 
 async function temporal<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -62,139 +71,346 @@ async function temporal<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function pilotRoutes({ client, db, taskQueue, uiUrl }: ApiDeps): Router {
-  const router = Router();
+/** The result an Update gave, read back from history: a repeat after the workflow has ended. */
+async function updateResultFromHistory(client: Client, handle: WorkflowHandle, updateId: string) {
+  const history = await handle.fetchHistory();
+  for (const event of history.events ?? []) {
+    const completed = event.workflowExecutionUpdateCompletedEventAttributes;
+    if (completed?.meta?.updateId === updateId && completed.outcome?.success) {
+      const [payload] = completed.outcome.success.payloads ?? [];
+      return decodeOptionalSinglePayload<PilotState>(client.options.loadedDataConverter, payload);
+    }
+  }
+  return null;
+}
+
+export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, store, pdfMaxBytes }: ApiDeps): void {
   const namespace = client.options.namespace;
   const view = (state: PilotState) => pilotView(state, uiUrl, namespace);
 
   /**
    * Staff actions go through Updates: the workflow's validator refuses what the rules forbid
-   * (synchronously, leaving no event in history) and the answer is the pilot's new state.
+   * (synchronously, leaving no event in history) and the answer is the pilot's new state. The
+   * Idempotency-Key becomes the update id, so Temporal answers a repeat with the first result.
    */
-  async function act<A>(pilotId: string, update: UpdateDefinition<PilotState, [Acting<A>]>, input: Acting<A>) {
+  async function act<A>(
+    pilotId: string,
+    update: UpdateDefinition<PilotState, [Acting<A>]>,
+    input: Acting<A>,
+    idempotencyKey: string,
+  ): Promise<PilotState> {
     const handle = client.workflow.getHandle(pilotId);
+    const updateId = `${update.name}:${idempotencyKey}`;
     try {
-      return await handle.executeUpdate(update, { args: [input] });
+      return await handle.executeUpdate(update, { args: [input], updateId });
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw await endedPilotProblem(handle, update.name);
-      throw problemFromTemporal(error) ?? error;
+      if (!(error instanceof WorkflowNotFoundError)) throw problemFromTemporal(error) ?? error;
+      const earlier = await temporal(() => updateResultFromHistory(client, handle, updateId));
+      if (earlier) return earlier;
+      const state = await temporal(() => handle.query(pilotStateQuery));
+      throw state.phase === 'expired' && update.name === submitUpdate.name
+        ? new Problem('SUBMISSION_DEADLINE_PASSED')
+        : new Problem('PILOT_ENDED', state.phase);
     }
   }
 
-  /** An Update cannot reach a workflow that has ended; say why it ended. */
-  async function endedPilotProblem(handle: WorkflowHandle, updateName: string): Promise<Problem> {
-    const state = await temporal(() => handle.query(pilotStateQuery));
-    return state.phase === 'expired' && updateName === submitUpdate.name
-      ? new Problem('SUBMISSION_DEADLINE_PASSED')
-      : new Problem('PILOT_ENDED', state.phase);
-  }
-
-  /** POST /pilots/:pilotId/<path>: one staff action, validated here and by the workflow. */
   function action<A extends object>(
     path: string,
+    summary: string,
+    roles: typeof STAFF,
     schema: z.ZodType<A>,
     update: UpdateDefinition<PilotState, [Acting<A>]>,
   ) {
-    router.post(`/pilots/:pilotId/${path}`, async (req, res) => {
-      const input: A = parseBody(schema, req.body);
-      res.json(view(await act(req.params.pilotId as string, update, { ...input, actor: req.actor })));
-    });
+    routes.add(
+      {
+        method: 'post',
+        path: `/pilots/:pilotId/${path}`,
+        roles,
+        summary,
+        tag: 'pilot actions',
+        body: schema,
+        write: true,
+      },
+      async (req, res) => {
+        const input: A = parseBody(schema, req.body);
+        const state = await act(
+          req.params.pilotId as string,
+          update,
+          { ...input, actor: req.actor },
+          req.idempotencyKey,
+        );
+        res.json(view(state));
+      },
+    );
   }
 
-  router.post('/pilots', async (req, res) => {
-    const registration = parseBody(PilotRegistration, req.body);
-    const callRow = await db.call.findUnique({ where: { id: registration.callId } });
-    if (!callRow) throw new Problem('CALL_NOT_FOUND');
-    const call = CallInput.parse(callRow.config);
-    if (Date.now() >= Date.parse(call.submissionDeadline)) throw new Problem('REGISTRATION_CLOSED');
+  routes.add(
+    {
+      method: 'post',
+      path: '/pilots',
+      roles: STAFF,
+      summary: '登记预期申报的试点 / Register an expected application (starts the pilot workflow)',
+      tag: 'pilots',
+      body: PilotRegistration,
+      write: true,
+    },
+    async (req, res) => {
+      const registration = parseBody(PilotRegistration, req.body);
+      const callRow = await db.call.findUnique({ where: { id: registration.callId } });
+      if (!callRow) throw new Problem('CALL_NOT_FOUND');
+      const call = CallInput.parse(callRow.config);
+      if (Date.now() >= Date.parse(call.submissionDeadline)) throw new Problem('REGISTRATION_CLOSED');
 
-    const pilotId = pilotIdOf(call.id, registration.pilotUnit.code);
-    const handle = await temporal(() =>
-      client.workflow.start(pilot, {
-        taskQueue,
-        workflowId: pilotId,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        args: [{ pilotId, registration, call, registeredBy: req.actor }],
-      }),
-    );
-    const state = await temporal(() => handle.query(pilotStateQuery));
-    res.status(201).location(`/pilots/${pilotId}`).json(view(state));
-  });
+      const pilotId = pilotIdOf(call.id, registration.pilotUnit.code);
+      let handle: WorkflowHandle;
+      try {
+        handle = await client.workflow.start(pilot, {
+          taskQueue,
+          workflowId: pilotId,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { idempotencyKey: req.idempotencyKey },
+          args: [{ pilotId, registration, call, registeredBy: req.actor }],
+        });
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw problemFromTemporal(error) ?? error;
+        // The same request again (same key) gets the pilot it created; anyone else is refused.
+        handle = client.workflow.getHandle(pilotId);
+        const { memo } = await temporal(() => handle.describe());
+        if (memo?.idempotencyKey !== req.idempotencyKey) throw new Problem('PILOT_ALREADY_REGISTERED');
+      }
+      const state = await temporal(() => handle.query(pilotStateQuery));
+      res.status(201).location(`/pilots/${pilotId}`).json(view(state));
+    },
+  );
 
-  router.get('/pilots', async (req, res) => {
-    const query = parseBody(ListQuery, req.query);
-    const where = { callId: query.callId, phase: query.phase };
-    const [total, rows] = await Promise.all([
-      db.pilot.count({ where }),
-      db.pilot.findMany({
-        where,
-        orderBy: [{ registeredAt: 'asc' }, { id: 'asc' }],
-        skip: query.offset,
-        take: query.limit,
-      }),
-    ]);
-    res.json({
-      total,
-      limit: query.limit,
-      offset: query.offset,
-      items: rows.map(({ stateVersion: _version, ...row }) => row),
+  routes.add(
+    {
+      method: 'get',
+      path: '/pilots',
+      roles: READERS,
+      summary: '试点列表（按申报通知、阶段筛选，分页）/ List pilots with filters and paging',
+      tag: 'pilots',
+      query: ListQuery,
+    },
+    async (req, res) => {
+      const query = parseBody(ListQuery, req.query);
+      const where = { callId: query.callId, phase: query.phase };
+      const [total, rows] = await Promise.all([
+        db.pilot.count({ where }),
+        db.pilot.findMany({
+          where,
+          orderBy: [{ registeredAt: 'asc' }, { id: 'asc' }],
+          skip: query.offset,
+          take: query.limit,
+        }),
+      ]);
+      res.json({
+        total,
+        limit: query.limit,
+        offset: query.offset,
+        items: rows.map(({ stateVersion: _version, ...row }) => row),
+      });
+    },
+  );
+
+  routes.add(
+    {
+      method: 'get',
+      path: '/pilots/:pilotId',
+      roles: READERS,
+      summary: '试点的实时状态（来自工作流）/ The pilot with its live workflow state',
+      tag: 'pilots',
+    },
+    async (req, res) => {
+      const state = await temporal(() =>
+        client.workflow.getHandle(req.params.pilotId as string).query(pilotStateQuery),
+      );
+      res.json(view(state));
+    },
+  );
+
+  // The application form with its sealed PDF, as multipart/form-data: a "form" JSON field and a "pdf" file.
+  const upload = multer({
+    storage: multer.memoryStorage(),
+    limits: { fileSize: pdfMaxBytes, files: 1, fields: 1, fieldSize: 1024 * 1024, parts: 2 },
+    defParamCharset: 'utf8',
+  } as multer.Options).single('pdf');
+  const receiveUpload: RequestHandler = (req, res, next) => {
+    if (!req.is('multipart/form-data'))
+      return next(new Problem('UNSUPPORTED_MEDIA_TYPE', 'multipart/form-data with "form" and "pdf"'));
+    upload(req, res, (error: unknown) => {
+      if (error instanceof multer.MulterError) {
+        return next(
+          error.code === 'LIMIT_FILE_SIZE'
+            ? new Problem('PAYLOAD_TOO_LARGE', `PDF over ${pdfMaxBytes} bytes`)
+            : new Problem('VALIDATION_FAILED', error.message),
+        );
+      }
+      next(error);
     });
-  });
+  };
+  routes.add(
+    {
+      method: 'post',
+      path: '/pilots/:pilotId/submission',
+      roles: STAFF,
+      summary: '提交申报书及盖章 PDF / Submit the application form with the sealed PDF',
+      tag: 'pilot actions',
+      multipart: { jsonField: 'form', schema: ApplicationForm, fileField: 'pdf' },
+      write: true,
+    },
+    receiveUpload,
+    async (req, res) => {
+      let json: unknown;
+      try {
+        json = JSON.parse(String((req.body as { form?: unknown } | undefined)?.form ?? ''));
+      } catch {
+        throw new Problem('VALIDATION_FAILED', undefined, [
+          { path: 'form', code: 'invalid_json', message: 'the "form" field must be JSON' },
+        ]);
+      }
+      const parsed = ApplicationForm.safeParse(json);
+      if (!parsed.success) {
+        throw new Problem(
+          'VALIDATION_FAILED',
+          undefined,
+          fieldProblems(parsed.error).map((p) => ({ ...p, path: `form.${p.path}` })),
+        );
+      }
+      const file = req.file;
+      if (!file) throw new Problem('PDF_REQUIRED');
+      if (!file.buffer.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) throw new Problem('PDF_NOT_PDF');
+      const fileName = file.originalname.normalize('NFC');
+      const expected = expectedPdfName(parsed.data.basic.applicantUnit);
+      if (fileName !== expected) throw new Problem('PDF_WRONG_NAME', `expected ${expected}`);
+      const { sha256, sizeBytes } = await store.put(file.buffer);
+      const state = await act(
+        req.params.pilotId as string,
+        submitUpdate,
+        { form: parsed.data, pdf: { sha256, fileName, sizeBytes }, actor: req.actor },
+        req.idempotencyKey,
+      );
+      res.json(view(state));
+    },
+  );
 
-  router.get('/pilots/:pilotId', async (req, res) => {
-    const state = await temporal(() => client.workflow.getHandle(req.params.pilotId).query(pilotStateQuery));
-    res.json(view(state));
-  });
+  action(
+    'expert-scores',
+    '专家评分（本省专家回避）/ An expert’s score (experts from the applicant’s province recuse)',
+    REVIEWERS,
+    ExpertScore,
+    scoreUpdate,
+  );
+  action(
+    'review-decision',
+    '评审结论：立项（核定经费）或不予立项 / Panel decision: approve with an amount, or reject',
+    STAFF,
+    ReviewDecision,
+    decideReviewUpdate,
+  );
+  action('objections', '公示期内的异议 / An objection during the public notice', STAFF, Objection, objectUpdate);
+  action('midterm-report', '中期报告 / Midterm report received', STAFF, MidtermReport, midtermReportUpdate);
+  action('midterm-evaluation', '中期评审结论 / Midterm evaluation result', REVIEWERS, Verdict, midtermEvaluationUpdate);
+  action(
+    'final-report',
+    '结项报告（试点报告、典型案例、制度创新）/ Final report',
+    STAFF,
+    FinalReport,
+    finalReportUpdate,
+  );
+  action('acceptance', '结项验收结论 / Final acceptance result', REVIEWERS, Verdict, acceptanceUpdate);
+  action('rectification', '整改报告 / Rectification report', STAFF, Rectification, rectificationUpdate);
+  action(
+    'extensions',
+    '延期（中期报告、结项报告、验收）/ Move a due date, with a reason',
+    STAFF,
+    Extension,
+    extendUpdate,
+  );
+  action('withdrawal', '撤销试点 / Withdraw the pilot, with a reason', STAFF, Withdrawal, withdrawUpdate);
+  action('integrity-flag', '弄虚作假认定 / Flag false material', STAFF, IntegrityFlag, integrityUpdate);
 
-  action('submission', Submission, submitUpdate);
-  action('expert-scores', ExpertScore, scoreUpdate);
-  action('review-decision', ReviewDecision, decideReviewUpdate);
-  action('objections', Objection, objectUpdate);
-  action('midterm-report', MidtermReport, midtermReportUpdate);
-  action('midterm-evaluation', Verdict, midtermEvaluationUpdate);
-  action('final-report', FinalReport, finalReportUpdate);
-  action('acceptance', Verdict, acceptanceUpdate);
-  action('rectification', Rectification, rectificationUpdate);
-  action('extensions', Extension, extendUpdate);
-  action('withdrawal', Withdrawal, withdrawUpdate);
-  action('integrity-flag', IntegrityFlag, integrityUpdate);
+  routes.add(
+    {
+      method: 'post',
+      path: '/pilots/:pilotId/tranches/:tranche/confirmation',
+      roles: FINANCE,
+      summary: '财务确认拨款已执行 / Finance confirms a payment instruction was executed',
+      tag: 'pilot actions',
+      body: Confirmation,
+      write: true,
+    },
+    async (req, res) => {
+      const tranche = parseBody(Tranche, req.params.tranche);
+      const { reference } = parseBody(Confirmation, req.body);
+      const state = await act(
+        req.params.pilotId as string,
+        confirmTrancheUpdate,
+        { tranche, reference, actor: req.actor },
+        req.idempotencyKey,
+      );
+      res.json(view(state));
+    },
+  );
 
-  router.post('/pilots/:pilotId/tranches/:tranche/confirmation', async (req, res) => {
-    const tranche = parseBody(Tranche, req.params.tranche);
-    const { reference } = parseBody(z.object({ reference: z.string().trim().min(1).max(300) }), req.body);
-    res.json(view(await act(req.params.pilotId, confirmTrancheUpdate, { tranche, reference, actor: req.actor })));
-  });
+  routes.add(
+    {
+      method: 'get',
+      path: '/pilots/:pilotId/ledger',
+      roles: READERS,
+      summary: '拨款台账 / The pilot’s payment ledger',
+      tag: 'pilots',
+    },
+    async (req, res) => {
+      const rows = await db.ledgerEntry.findMany({
+        where: { pilotId: req.params.pilotId as string },
+        orderBy: { id: 'asc' },
+      });
+      res.json({ items: rows.map((row) => ({ ...row, id: String(row.id) })) });
+    },
+  );
 
-  router.get('/pilots/:pilotId/ledger', async (req, res) => {
-    const rows = await db.ledgerEntry.findMany({ where: { pilotId: req.params.pilotId }, orderBy: { id: 'asc' } });
-    res.json({ items: rows.map((row) => ({ ...row, id: String(row.id) })) });
-  });
-
-  /** 成果宣传: a closed pilot's outcomes chosen for promotion (after the workflow's story is over). */
-  router.post('/pilots/:pilotId/publicity', async (req, res) => {
-    const { note } = parseBody(Publicity, req.body);
-    const row = await db.pilot.findUnique({ where: { id: req.params.pilotId } });
-    if (!row) throw new Problem('PILOT_NOT_FOUND');
-    if (row.phase !== 'closed') throw new Problem('NOT_CLOSED', row.phase);
-    const at = new Date();
-    await db.$transaction([
-      db.pilot.update({ where: { id: row.id }, data: { publicityNote: note, publicityMarkedAt: at } }),
-      db.auditEvent.create({
-        data: {
-          pilotId: row.id,
-          step: `publicity:${at.toISOString()}`,
-          runId: '',
-          phase: row.phase,
-          actorId: req.actor.id,
-          actorRole: req.actor.role,
-          reason: note,
-          data: { publicityNote: note },
-          occurredAt: at,
-        },
-      }),
-    ]);
-    res.json({ pilotId: row.id, publicityNote: note, publicityMarkedAt: at.toISOString() });
-  });
-
-  return router;
+  routes.add(
+    {
+      method: 'post',
+      path: '/pilots/:pilotId/publicity',
+      roles: STAFF,
+      summary: '列入成果宣传（已结项）/ Mark a closed pilot’s outcomes for publicity',
+      tag: 'pilot actions',
+      body: Publicity,
+      write: true,
+    },
+    async (req, res) => {
+      const { note } = parseBody(Publicity, req.body);
+      const step = `publicity:${req.idempotencyKey}`;
+      const pilotId = req.params.pilotId as string;
+      const earlier = await db.auditEvent.findUnique({ where: { pilotId_step: { pilotId, step } } });
+      if (earlier) {
+        res.json({ pilotId, publicityNote: earlier.reason, publicityMarkedAt: earlier.occurredAt.toISOString() });
+        return;
+      }
+      const row = await db.pilot.findUnique({ where: { id: pilotId } });
+      if (!row) throw new Problem('PILOT_NOT_FOUND');
+      if (row.phase !== 'closed') throw new Problem('NOT_CLOSED', row.phase);
+      const at = new Date();
+      await db.$transaction([
+        db.pilot.update({ where: { id: row.id }, data: { publicityNote: note, publicityMarkedAt: at } }),
+        db.auditEvent.create({
+          data: {
+            pilotId: row.id,
+            step,
+            runId: '',
+            phase: row.phase,
+            actorId: req.actor.id,
+            actorRole: req.actor.role,
+            reason: note,
+            data: { publicityNote: note },
+            occurredAt: at,
+          },
+        }),
+      ]);
+      res.json({ pilotId: row.id, publicityNote: note, publicityMarkedAt: at.toISOString() });
+    },
+  );
 }
+

@@ -1,6 +1,7 @@
 /** Drives pilots through the HTTP API to the point a test starts from. */
 import type { PilotState } from '../../domain/pilot';
-import { call, compressedCall, registration, uniqueId, type Stack } from './stack';
+import { call, compressedCall, registration, uniqueId, type RequestOptions, type Stack } from './stack';
+import { submitApplication } from './application';
 
 export type PilotView = PilotState & { beijingTime: Record<string, string> };
 
@@ -57,7 +58,7 @@ export async function registerPilot(stack: Stack, callId: string, unit = uniqueI
 /** Registered, submitted, scored and approved with `amountFen`; the public notice still runs. */
 export async function approvedPilot(stack: Stack, callId: string, amountFen = 350_000_00): Promise<string> {
   const pilotId = await registerPilot(stack, callId);
-  await act(stack, pilotId, 'submission', { reference: '申报书邮件' });
+  await submit(stack, pilotId);
   await act(stack, pilotId, 'expert-scores', {
     expert: { id: 'expert-1', province: '江苏' },
     score: 90,
@@ -79,3 +80,10 @@ export const FINAL_REPORT = {
   typicalCases: ['“三长制”进社区典型案例'],
   institutionalInnovations: ['科技志愿服务积分制度'],
 };
+
+/** Submits a complete valid application with its PDF; must succeed. */
+export async function submit(stack: Stack, pilotId: string, options?: RequestOptions): Promise<PilotView> {
+  const answer = await submitApplication(stack, pilotId, options);
+  if (answer.status !== 200) throw new Error(`submission: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body as unknown as PilotView;
+}

@@ -2,7 +2,16 @@
  * The main paths of a pilot, driven through the HTTP API. `npm run record:histories` runs them
  * and commits their histories as replay fixtures.
  */
-import { act, approvedPilot, FINAL_REPORT, openCall, pilotInProgress, registerPilot, waitForPhase } from './pilots';
+import {
+  act,
+  submit,
+  approvedPilot,
+  FINAL_REPORT,
+  openCall,
+  pilotInProgress,
+  registerPilot,
+  waitForPhase,
+} from './pilots';
 import type { Stack } from './stack';
 
 /** Bumped when the workflow's logic changes: fixtures of every generation keep replaying. */
@@ -10,7 +19,7 @@ export const FIXTURE_GENERATION = 'g1';
 
 type Scenario = (stack: Stack) => Promise<string>;
 
-const finance = { 'x-actor-id': 'cashier', 'x-actor-role': 'finance' };
+const finance = { as: 'finance' as const };
 
 async function toFinalReport(stack: Stack, timing: Record<string, unknown>, midterm: 'passed' | 'failed') {
   const callId = await openCall(stack, timing);
@@ -53,6 +62,7 @@ export const scenarios: Record<string, Scenario> = {
     await act(stack, pilotId, 'review-decision', { outcome: 'approved', amountFen: 300_000_00, reason: '复核通过' });
     await waitForPhase(stack, pilotId, 'in_progress');
     await act(stack, pilotId, 'withdrawal', { reason: '主动退出' });
+    await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-1' }, finance);
     return pilotId;
   },
   'reminded-extended-integrity': async (stack) => {
@@ -70,12 +80,13 @@ export const scenarios: Record<string, Scenario> = {
       reason: '延期',
     });
     await act(stack, pilotId, 'integrity-flag', { reason: '弄虚作假' });
+    await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-1' }, finance);
     return pilotId;
   },
   rejected: async (stack) => {
     const callId = await openCall(stack);
     const pilotId = await registerPilot(stack, callId);
-    await act(stack, pilotId, 'submission', { reference: '申报书邮件' });
+    await submit(stack, pilotId);
     await act(stack, pilotId, 'expert-scores', { expert: { id: 'e1', province: '江苏' }, score: 50, comment: '一般' });
     await act(stack, pilotId, 'review-decision', { outcome: 'rejected', reason: '方案不具体' });
     return pilotId;

@@ -5,6 +5,11 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Role } from '../../domain/pilot';
+import { createDocumentStore } from '../../lib/storage';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../../api/app';
@@ -15,8 +20,19 @@ import { installQuietRuntime } from './runtime';
 import { startSmtp, type TestSmtp } from './smtp';
 import { createMailer } from '../../lib/mailer';
 
+export const TEST_USERS = {
+  admin: 'admin-ops',
+  staff: 'clerk-li',
+  reviewer: 'expert-panel',
+  finance: 'cashier-zhang',
+  auditor: 'auditor-wu',
+} as const satisfies Record<Role, string>;
+
 export interface Stack {
   baseUrl: string;
+  /** Bearer tokens by role; requests default to the admin's. */
+  tokens: Record<Role, string>;
+  storageDir: string;
   smtp: TestSmtp;
   client: Client;
   db: Db;
@@ -51,12 +67,19 @@ export async function startStack(): Promise<Stack> {
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
+  const tokens = Object.fromEntries(
+    (Object.keys(TEST_USERS) as Role[]).map((role) => [role, `test-${role}-${randomUUID()}`]),
+  ) as Record<Role, string>;
+  const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-documents-'));
   const app = createApp({
     client,
     db,
     taskQueue,
     uiUrl: 'http://127.0.0.1:8233',
     log: createLogger('api-test', 'silent'),
+    tokens: (Object.keys(TEST_USERS) as Role[]).map((role) => ({ token: tokens[role], role, user: TEST_USERS[role] })),
+    store: createDocumentStore(storageDir),
+    pdfMaxBytes: 64 * 1024,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -65,6 +88,8 @@ export async function startStack(): Promise<Stack> {
 
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    tokens,
+    storageDir,
     smtp,
     client,
     db,
@@ -81,6 +106,7 @@ export async function startStack(): Promise<Stack> {
       await db.$disconnect();
       mailer.close();
       await smtp.close();
+      fs.rmSync(storageDir, { recursive: true, force: true });
     },
   };
 }
@@ -91,25 +117,43 @@ export interface ApiAnswer<T = Record<string, unknown>> {
   body: T;
 }
 
-/** A JSON request over real HTTP. */
+export interface RequestOptions {
+  /** Act as this role (default admin); null sends no token. */
+  as?: Role | null;
+  /** Defaults to a fresh key on POST; null sends none. */
+  idempotencyKey?: string | null;
+  headers?: Record<string, string>;
+}
+
+/** A request over real HTTP, as a user of one role, with a fresh Idempotency-Key on writes. */
 export async function call<T = Record<string, unknown>>(
-  stack: Pick<Stack, 'baseUrl'>,
+  stack: Pick<Stack, 'baseUrl' | 'tokens'>,
   method: 'GET' | 'POST',
   path: string,
   body?: unknown,
-  headers: Record<string, string> = {},
+  options: RequestOptions = {},
 ): Promise<ApiAnswer<T>> {
+  const role = options.as === undefined ? 'admin' : options.as;
+  const key = options.idempotencyKey === undefined ? (method === 'POST' ? randomUUID() : null) : options.idempotencyKey;
+  const isForm = body instanceof FormData;
   const response = await fetch(`${stack.baseUrl}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    headers: {
+      ...(body === undefined || isForm ? {} : { 'content-type': 'application/json' }),
+      ...(role ? { authorization: `Bearer ${stack.tokens[role]}` } : {}),
+      ...(key ? { 'idempotency-key': key } : {}),
+      ...options.headers,
+    },
+    body: body === undefined ? undefined : isForm ? body : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
-  return {
-    status: response.status,
-    contentType: response.headers.get('content-type'),
-    body: (text ? JSON.parse(text) : {}) as T,
-  };
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    // HTML and CSV answers stay text.
+  }
+  return { status: response.status, contentType: response.headers.get('content-type'), body: parsed as T };
 }
 
 /**
