@@ -8,6 +8,7 @@
  * Ctrl-C (or SIGTERM) stops API, worker, Temporal and database in that order.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -120,6 +121,19 @@ async function seed(databaseUrl: string): Promise<void> {
   }
 }
 
+/** Development tokens, one per role, made once per machine; production sets API_TOKENS(_FILE). */
+function devTokens(): NodeJS.ProcessEnv {
+  if (process.env.API_TOKENS || process.env.API_TOKENS_FILE) return {};
+  const file = path.join(DATA, 'api-tokens.json');
+  if (!fs.existsSync(file)) {
+    const roles = ['admin', 'staff', 'reviewer', 'finance', 'auditor'];
+    const tokens = roles.map((role) => ({ token: randomBytes(24).toString('base64url'), role, user: `dev-${role}` }));
+    fs.writeFileSync(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  }
+  say(`API tokens for each role (development): ${path.relative(ROOT, file)}`);
+  return { API_TOKENS_FILE: file };
+}
+
 async function temporal(): Promise<{ env: NodeJS.ProcessEnv; uiUrl: string }> {
   if (process.env.TEMPORAL_ADDRESS) {
     say(`using the Temporal service at ${process.env.TEMPORAL_ADDRESS}`);
@@ -172,6 +186,7 @@ async function main(): Promise<void> {
   const env = {
     ...process.env,
     ...temporalEnv,
+    ...devTokens(),
     DATABASE_URL: databaseUrl,
     API_PORT: String(apiPort),
     TEMPORAL_UI_URL: uiUrl,
@@ -181,7 +196,7 @@ async function main(): Promise<void> {
   await waitForPort(apiPort, api, 'the API');
 
   say(`the stack is up after ${((Date.now() - began) / 1000).toFixed(1)} s:`);
-  say(`  API            http://127.0.0.1:${apiPort}  (try: curl http://127.0.0.1:${apiPort}/calls)`);
+  say(`  API            http://127.0.0.1:${apiPort}  (docs: http://127.0.0.1:${apiPort}/docs)`);
   say(`  Temporal Web UI ${uiUrl}`);
   say('Ctrl-C stops everything.');
 }

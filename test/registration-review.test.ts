@@ -3,7 +3,7 @@
  * the refusals that must leave no trace.
  */
 import { call, compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
-import { readHistory } from './support/history';
+import { quietHistory, readHistory } from './support/history';
 import { submitApplication } from './support/application';
 import type { PilotState } from '../domain/pilot';
 
@@ -207,18 +207,7 @@ test('submitting after the deadline is refused with a clear error and changes no
 test('a review decision before a submission is refused (409) and leaves no event in history', async () => {
   const callId = await openCall(120);
   const pilotId = await register(callId);
-  // Let the registration step settle (its activity done, no workflow task pending) so the event
-  // count below can only change because of the refused request.
-  await waitFor(async () => {
-    const events = (await readHistory(stack.client, pilotId)).history.events ?? [];
-    const last = events.at(-1);
-    return (
-      events.some((e) => e.activityTaskCompletedEventAttributes) &&
-      !last?.workflowTaskScheduledEventAttributes &&
-      !last?.workflowTaskStartedEventAttributes
-    );
-  });
-  const before = await readHistory(stack.client, pilotId);
+  const before = await quietHistory(stack.client, pilotId);
 
   const early = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
     outcome: 'approved',
@@ -293,11 +282,3 @@ test('bad input is refused with field paths, and a unit cannot be registered twi
   expect(unknownPilot.status).toBe(404);
   expect(unknownPilot.body.code).toBe('PILOT_NOT_FOUND');
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

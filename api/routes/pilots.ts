@@ -9,7 +9,7 @@ import {
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
-import { ApplicationForm, expectedPdfName } from '../../domain/application-form';
+import { ApplicationForm, expectedPdfName, formIssuesAgainst } from '../../domain/application-form';
 import { CallInput, Slug } from '../../domain/call';
 import {
   ExpertScore,
@@ -277,6 +277,22 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
           fieldProblems(parsed.error).map((p) => ({ ...p, path: `form.${p.path}` })),
         );
       }
+      // The rules that need the call and the registration, with field paths (the workflow checks them again).
+      const pilotId = req.params.pilotId as string;
+      const registered = await temporal(() => client.workflow.getHandle(pilotId).query(pilotStateQuery));
+      const callRow = await db.call.findUnique({ where: { id: registered.callId } });
+      if (!callRow) throw new Problem('CALL_NOT_FOUND');
+      const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), {
+        pilotUnitName: registered.pilotUnit.name,
+        applicantUnitName: registered.applicantUnit.name,
+        provincial: registered.provincial,
+      });
+      if (issues.length)
+        throw new Problem(
+          'VALIDATION_FAILED',
+          undefined,
+          issues.map((i) => ({ ...i, path: `form.${i.path}` })),
+        );
       const file = req.file;
       if (!file) throw new Problem('PDF_REQUIRED');
       if (!file.buffer.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) throw new Problem('PDF_NOT_PDF');
@@ -285,7 +301,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       if (fileName !== expected) throw new Problem('PDF_WRONG_NAME', `expected ${expected}`);
       const { sha256, sizeBytes } = await store.put(file.buffer);
       const state = await act(
-        req.params.pilotId as string,
+        pilotId,
         submitUpdate,
         { form: parsed.data, pdf: { sha256, fileName, sizeBytes }, actor: req.actor },
         req.idempotencyKey,
@@ -413,4 +429,3 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
     },
   );
 }
-

@@ -17,3 +17,32 @@ export async function readHistory(client: Client, workflowId: string) {
     });
   return { history, eventCount: events.length, acceptedUpdates, recordedSteps };
 }
+
+/**
+ * Waits until the workflow has nothing in flight (no pending activity or workflow task), so that
+ * the event count can only change because of what the test does next.
+ */
+export async function quietHistory(client: Client, workflowId: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const read = await readHistory(client, workflowId);
+    const events = read.history.events ?? [];
+    const scheduled = events.filter((e) => e.activityTaskScheduledEventAttributes).length;
+    const finished = events.filter(
+      (e) =>
+        e.activityTaskCompletedEventAttributes ||
+        e.activityTaskFailedEventAttributes ||
+        e.activityTaskTimedOutEventAttributes,
+    ).length;
+    const last = events.at(-1);
+    if (
+      scheduled === finished &&
+      !last?.workflowTaskScheduledEventAttributes &&
+      !last?.workflowTaskStartedEventAttributes
+    ) {
+      return read;
+    }
+    if (Date.now() > deadline) throw new Error(`history of ${workflowId} did not settle`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

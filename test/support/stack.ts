@@ -13,6 +13,7 @@ import { createDocumentStore } from '../../lib/storage';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createApp } from '../../api/app';
+import type { Endpoint } from '../../api/registry';
 import { createDb, type Db } from '../../lib/db';
 import { createLogger } from '../../lib/logger';
 import { createPilotWorker } from '../../worker/worker';
@@ -33,6 +34,8 @@ export interface Stack {
   /** Bearer tokens by role; requests default to the admin's. */
   tokens: Record<Role, string>;
   storageDir: string;
+  /** Every endpoint the API serves, with the roles it names. */
+  endpoints: Endpoint[];
   smtp: TestSmtp;
   client: Client;
   db: Db;
@@ -90,6 +93,7 @@ export async function startStack(): Promise<Stack> {
     baseUrl: `http://127.0.0.1:${port}`,
     tokens,
     storageDir,
+    endpoints: app.locals.endpoints as Endpoint[],
     smtp,
     client,
     db,

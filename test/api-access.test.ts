@@ -1,0 +1,80 @@
+/**
+ * Who may do what: every endpoint × every role, over real HTTP. 401 without a valid token, 403
+ * for a role the endpoint does not name; an allowed role gets past the door (its request is then
+ * judged on its merits: here an unknown pilot or an empty body, so nothing changes).
+ */
+import { ROLE_NAMES } from './support/roles';
+import { call, startStack, type Stack } from './support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const concretePath = (path: string) =>
+  path.replace(':pilotId', 'no-call.no-unit').replace(':callId', 'no-call').replace(':tranche', 'first');
+
+test('the matrix covers every endpoint the API serves', () => {
+  const protectedEndpoints = stack.endpoints.filter((e) => e.roles !== 'public');
+  expect(protectedEndpoints.length).toBeGreaterThanOrEqual(25);
+  expect(stack.endpoints.filter((e) => e.roles === 'public').map((e) => e.path)).toEqual([
+    '/health/live',
+    '/health/ready',
+  ]);
+});
+
+test('every protected endpoint refuses a missing or unknown token with 401, in Chinese and English', async () => {
+  for (const e of stack.endpoints.filter((x) => x.roles !== 'public')) {
+    const method = e.method.toUpperCase() as 'GET' | 'POST';
+    const none = await call(stack, method, concretePath(e.path), e.write ? {} : undefined, { as: null });
+    expect([e.path, none.status, none.body.code]).toEqual([e.path, 401, 'UNAUTHENTICATED']);
+    const forged = await call(stack, method, concretePath(e.path), e.write ? {} : undefined, {
+      as: null,
+      headers: { authorization: `Bearer ${stack.tokens.admin}x` },
+    });
+    expect([e.path, forged.status]).toEqual([e.path, 401]);
+    expect(forged.body.message).toBe('缺少或无效的访问令牌');
+  }
+});
+
+test.each(ROLE_NAMES)('role %s: allowed endpoints let it in, the others answer 403', async (role) => {
+  const cells: [string, string, boolean, number][] = [];
+  for (const e of stack.endpoints.filter((x) => x.roles !== 'public')) {
+    const method = e.method.toUpperCase() as 'GET' | 'POST';
+    const answer = await call(stack, method, concretePath(e.path), e.write ? {} : undefined, { as: role });
+    const allowed = (e.roles as readonly string[]).includes(role);
+    cells.push([`${e.method} ${e.path}`, role, allowed, answer.status]);
+    if (allowed) {
+      expect([e.path, answer.status]).not.toEqual([e.path, 401]);
+      expect([e.path, answer.status]).not.toEqual([e.path, 403]);
+      expect(answer.status).toBeLessThan(500);
+    } else {
+      expect([e.path, answer.status, answer.body.code]).toEqual([e.path, 403, 'FORBIDDEN']);
+    }
+  }
+  expect(cells.length).toBe(stack.endpoints.filter((x) => x.roles !== 'public').length);
+});
+
+test('the roles each endpoint names are the ones a programme office would expect', () => {
+  const rolesOf = (method: string, path: string) =>
+    stack.endpoints.find((e) => e.method === method && e.path === path)?.roles;
+  expect(rolesOf('post', '/pilots/:pilotId/tranches/:tranche/confirmation')).toEqual(['finance', 'admin']);
+  expect(rolesOf('post', '/pilots/:pilotId/expert-scores')).toEqual(['reviewer', 'admin']);
+  expect(rolesOf('post', '/pilots/:pilotId/acceptance')).toEqual(['reviewer', 'admin']);
+  expect(rolesOf('post', '/pilots/:pilotId/review-decision')).toEqual(['staff', 'admin']);
+  expect(rolesOf('get', '/pilots/:pilotId/audit')).toEqual(['auditor', 'staff', 'admin']);
+  // Auditors only read.
+  expect(stack.endpoints.filter((e) => e.write && (e.roles as readonly string[]).includes('auditor'))).toEqual([]);
+});
+
+test('writes without an Idempotency-Key are refused with 428 and change nothing', async () => {
+  const answer = await call(stack, 'POST', '/calls', {}, { idempotencyKey: null });
+  expect(answer.status).toBe(428);
+  expect(answer.body).toMatchObject({
+    code: 'IDEMPOTENCY_KEY_REQUIRED',
+    message: '写操作须提供 Idempotency-Key 请求头',
+  });
+});

@@ -1,0 +1,3 @@
+import { Role } from '../../domain/pilot';
+
+export const ROLE_NAMES = Role.options;
