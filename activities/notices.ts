@@ -2,6 +2,7 @@ import type { Notice } from '../domain/notice';
 import type { Db } from '../lib/db';
 import type { Mailer } from '../lib/mailer';
 import { renderNotice } from './notice-templates';
+import { auditAutomaticAction } from './audit';
 
 export function createNoticeActivities(db: Db, mailer: Mailer) {
   return {
@@ -30,6 +31,12 @@ export function createNoticeActivities(db: Db, mailer: Mailer) {
         await db.outboxMessage.update({
           where: { key: notice.key },
           data: { status: result.status, messageId: result.messageId, sentAt: new Date(), lastError: null },
+        });
+        // Recipients stay in the outbox; the audit trail names the notice, not the people.
+        await auditAutomaticAction(db, notice.pilotId, `notice:${notice.key}`, {
+          template: notice.content.template,
+          subject,
+          status: result.status,
         });
         return result.status;
       } catch (error) {

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Actor, Tranche } from '../domain/pilot';
 import type { Db } from '../lib/db';
+import { auditAutomaticAction } from './audit';
 
 export interface TrancheInstruction {
   pilotId: string;
@@ -36,14 +37,28 @@ export function createPaymentActivities(db: Db) {
   return {
     /** 拨款指令: writes the instruction to pay a tranche, exactly once per pilot and tranche. */
     async issuePaymentInstruction(instruction: TrancheInstruction) {
-      return ensureEntry(instruction, 'instruction', null);
+      const result = await ensureEntry(instruction, 'instruction', null);
+      await auditAutomaticAction(db, instruction.pilotId, `instruction-issued:${instruction.tranche}`, {
+        tranche: instruction.tranche,
+        amountFen: instruction.amountFen,
+        ledgerEntryId: result.ledgerEntryId,
+      });
+      return result;
     },
 
     /** 不予拨付: records that a tranche will not be paid, and why. */
     async withholdTranche(withholding: Omit<TrancheInstruction, 'callId'> & { reason: string }) {
       const pilot = await db.pilot.findUniqueOrThrow({ where: { id: withholding.pilotId }, select: { callId: true } });
       const { reason, ...entry } = withholding;
-      return ensureEntry({ ...entry, callId: pilot.callId }, 'withholding', reason);
+      const result = await ensureEntry({ ...entry, callId: pilot.callId }, 'withholding', reason);
+      await auditAutomaticAction(
+        db,
+        withholding.pilotId,
+        `tranche-withheld:${withholding.tranche}`,
+        { tranche: withholding.tranche, amountFen: withholding.amountFen, ledgerEntryId: result.ledgerEntryId },
+        reason,
+      );
+      return result;
     },
 
     async recordTrancheConfirmation(confirmation: {

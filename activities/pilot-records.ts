@@ -9,6 +9,8 @@ export interface PilotStepRecord {
   state: PilotState;
   actor?: Actor;
   reason?: string;
+  /** The update that carried the decision, to find it in the workflow's history. */
+  updateId?: string;
 }
 
 function pilotRow(state: PilotState) {
@@ -38,8 +40,9 @@ export function createPilotRecordActivities(db: Db) {
      * Writes the pilot's row and one audit event for the step. Safe to retry and to replay: the
      * audit row is unique per (pilot, step), and a row never moves back to an older state version.
      */
-    async recordPilotStep({ step, state, actor, reason }: PilotStepRecord): Promise<void> {
-      const runId = Context.current().info.workflowExecution?.runId ?? '';
+    async recordPilotStep({ step, state, actor, reason, updateId }: PilotStepRecord): Promise<void> {
+      const { activityId, workflowExecution } = Context.current().info;
+      const runId = workflowExecution?.runId ?? '';
       const row = pilotRow(state);
       await db.$transaction(async (tx) => {
         const existing = await tx.pilot.findUnique({
@@ -56,6 +59,8 @@ export function createPilotRecordActivities(db: Db) {
             pilotId: state.pilotId,
             step,
             runId,
+            activityId,
+            updateId: updateId ?? null,
             phase: state.phase,
             actorId: actor?.id ?? null,
             actorRole: actor?.role ?? null,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import express from 'express';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { DocumentStore } from '../lib/storage';
@@ -9,6 +10,7 @@ import { DOCS_PAGE, openApiDocument } from './openapi';
 import { Problem, problemHandler, sendProblem } from './problem';
 import { ApiRoutes } from './registry';
 import { auditRoutes } from './routes/audit';
+import { codecCors, codecRoutes } from './routes/codec';
 import { callRoutes } from './routes/calls';
 import { pilotRoutes } from './routes/pilots';
 import { publicNoticeRoutes } from './routes/public-notice';
@@ -22,6 +24,10 @@ export interface ApiDeps {
   tokens: TokenEntry[];
   store: DocumentStore;
   pdfMaxBytes: number;
+  /** Payload encryption shared with the worker; null runs without it. */
+  codec: PayloadCodec | null;
+  /** Web UI origins allowed to call the codec endpoint. */
+  codecCorsOrigins: readonly string[];
 }
 
 export function createApp(deps: ApiDeps) {
@@ -46,7 +52,8 @@ export function createApp(deps: ApiDeps) {
     });
     next();
   });
-  app.use(express.json({ limit: '256kb' }));
+  app.use('/codec', codecCors(deps.codecCorsOrigins));
+  app.use(express.json({ limit: '4mb' }));
 
   const routes = new ApiRoutes(express.Router(), authenticator(deps.tokens));
   routes.add(
@@ -77,6 +84,7 @@ export function createApp(deps: ApiDeps) {
   publicNoticeRoutes(routes, deps);
   pilotRoutes(routes, deps);
   auditRoutes(routes, deps);
+  codecRoutes(routes, deps);
 
   const openapi = openApiDocument(routes.endpoints);
   app.get('/openapi.json', (_req, res) => {

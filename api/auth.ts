@@ -24,7 +24,14 @@ export type TokenEntry = z.infer<typeof TokenEntry>;
  */
 export function loadTokens(env: NodeJS.ProcessEnv = process.env): TokenEntry[] {
   const text = env.API_TOKENS ?? (env.API_TOKENS_FILE ? fs.readFileSync(env.API_TOKENS_FILE, 'utf8') : '[]');
-  const parsed = z.array(TokenEntry).safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // JSON.parse quotes its input in the error: never let a token reach the logs that way.
+    throw new Error('API tokens are not valid JSON');
+  }
+  const parsed = z.array(TokenEntry).safeParse(json);
   if (!parsed.success)
     throw new Error(`API tokens are invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
   return parsed.data;
@@ -36,7 +43,7 @@ const digest = (token: string) => createHash('sha256').update(token, 'utf8').dig
 export function authenticator(tokens: TokenEntry[]) {
   const known = tokens.map((t) => ({ digest: digest(t.token), actor: { id: t.user, role: t.role } }));
   return (authorization: string | undefined): Actor | null => {
-    const presented = /^Bearer (\S+)$/.exec(authorization ?? '')?.[1];
+    const presented = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!presented) return null;
     const candidate = digest(presented);
     let found: Actor | null = null;

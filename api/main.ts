@@ -4,6 +4,7 @@ import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { connectClient } from '../lib/temporal';
 import { createDocumentStore } from '../lib/storage';
+import { codecFromEnvironment } from '../lib/codec';
 import { createApp } from './app';
 import { loadTokens } from './auth';
 
@@ -11,7 +12,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('api', config.LOG_LEVEL);
   const db = createDb(config.DATABASE_URL);
-  const client = await connectClient();
+  const codec = codecFromEnvironment(log);
+  const client = await connectClient(codec);
   const tokens = loadTokens();
   if (tokens.length === 0)
     log.warn('no API tokens configured (API_TOKENS or API_TOKENS_FILE): every protected endpoint answers 401');
@@ -24,6 +26,8 @@ async function main(): Promise<void> {
     tokens,
     store: createDocumentStore(config.STORAGE_DIR),
     pdfMaxBytes: config.PDF_MAX_BYTES,
+    codec,
+    codecCorsOrigins: config.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()),
   });
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
     log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');

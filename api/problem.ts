@@ -6,6 +6,7 @@ import type { Logger } from '../lib/logger';
 const STATUS: Record<RefusalCode, number> = {
   VALIDATION_FAILED: 422,
   MALFORMED_JSON: 400,
+  MALFORMED_REQUEST: 400,
   NOT_FOUND: 404,
   CALL_NOT_FOUND: 404,
   CALL_ALREADY_EXISTS: 409,
@@ -34,7 +35,6 @@ const STATUS: Record<RefusalCode, number> = {
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   IDEMPOTENCY_KEY_REQUIRED: 428,
-  IDEMPOTENCY_KEY_REUSED: 409,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PILOT_ENDED: 409,
   TEMPORAL_UNAVAILABLE: 503,
@@ -69,6 +69,7 @@ export function fieldProblems(error: ZodError): FieldProblem[] {
 /** RFC 9457 problem details, with the message in Chinese and English. */
 export function sendProblem(res: Response, problem: Problem): void {
   const status = STATUS[problem.code];
+  if (status === 401) res.set('WWW-Authenticate', 'Bearer');
   const { zh, en } = refusals[problem.code];
   res
     .status(status)
@@ -91,10 +92,15 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
     if (error instanceof Problem) return sendProblem(res, error);
     if (error instanceof ZodError)
       return sendProblem(res, new Problem('VALIDATION_FAILED', undefined, fieldProblems(error)));
-    const status = (error as { status?: number; type?: string }).status;
-    if ((error as { type?: string }).type === 'entity.parse.failed')
-      return sendProblem(res, new Problem('MALFORMED_JSON'));
+    const { status, type } = error as { status?: number; type?: string };
+    if (type === 'entity.parse.failed') return sendProblem(res, new Problem('MALFORMED_JSON'));
     if (status === 413) return sendProblem(res, new Problem('PAYLOAD_TOO_LARGE'));
+    if (status === 415) return sendProblem(res, new Problem('UNSUPPORTED_MEDIA_TYPE'));
+    // Anything else the HTTP layer rejects (bad %-encoding, broken multipart, unknown encodings)
+    // is the client's mistake, not ours.
+    if ((typeof status === 'number' && status >= 400 && status < 500) || error instanceof URIError) {
+      return sendProblem(res, new Problem('MALFORMED_REQUEST'));
+    }
     log.error({ err: error }, 'unhandled error');
     return sendProblem(res, new Problem('INTERNAL'));
   };

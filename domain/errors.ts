@@ -5,6 +5,7 @@
 export const refusals = {
   VALIDATION_FAILED: { zh: '请求内容不符合要求', en: 'The request is invalid' },
   MALFORMED_JSON: { zh: '请求正文不是有效的 JSON', en: 'The request body is not valid JSON' },
+  MALFORMED_REQUEST: { zh: '请求格式错误', en: 'The request is malformed' },
   NOT_FOUND: { zh: '请求的资源不存在', en: 'No such resource' },
   CALL_NOT_FOUND: { zh: '申报通知不存在', en: 'No such call' },
   CALL_ALREADY_EXISTS: { zh: '该申报通知编号已存在', en: 'A call with this id already exists' },
@@ -65,10 +66,6 @@ export const refusals = {
   IDEMPOTENCY_KEY_REQUIRED: {
     zh: '写操作须提供 Idempotency-Key 请求头',
     en: 'Every write needs an Idempotency-Key header',
-  },
-  IDEMPOTENCY_KEY_REUSED: {
-    zh: '该 Idempotency-Key 已用于另一请求',
-    en: 'This Idempotency-Key was already used for a different request',
   },
   UNSUPPORTED_MEDIA_TYPE: { zh: '不支持的请求内容类型', en: 'Unsupported content type' },
   PILOT_ENDED: { zh: '该试点流程已结束', en: 'This pilot has ended' },

@@ -102,7 +102,7 @@ export type IntegrityFlag = z.infer<typeof IntegrityFlag>;
 export function acting<T extends z.ZodType>(action: T) {
   return z.intersection(action, z.object({ actor: Actor }));
 }
-export type Acting<T> = T & { actor: Actor };
+export type Acting<T> = T & { actor: Actor; requestedAt?: string };
 
 // ---- The pilot's state, as the workflow keeps it and the query returns it ------------------
 
@@ -149,6 +149,8 @@ export type WaitingFor =
 export interface Done {
   at: string;
   by: Actor;
+  /** The Temporal update that carried the decision (its id is shown in the Web UI). */
+  updateId?: string;
 }
 
 export interface TrancheState {

@@ -20,6 +20,8 @@ const Env = z.object({
     .int()
     .min(1024)
     .default(20 * 1024 * 1024),
+  /** Web UI origins allowed to call the codec endpoint from the browser. */
+  CODEC_CORS_ORIGINS: z.string().default('http://127.0.0.1:8233,http://localhost:8233'),
   /** How long a worker lets in-flight activities finish on SIGINT/SIGTERM. */
   WORKER_SHUTDOWN_GRACE: z
     .string()

@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
 
@@ -20,11 +21,16 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 
-export async function connectClient(env?: NodeJS.ProcessEnv): Promise<Client> {
+/** Payloads pass through the codec (encryption) when keys are configured. */
+export function dataConverterFor(codec: PayloadCodec | null): DataConverter | undefined {
+  return codec ? { payloadCodecs: [codec] } : undefined;
+}
+
+export async function connectClient(codec: PayloadCodec | null, env?: NodeJS.ProcessEnv): Promise<Client> {
   const { connectionOptions, namespace } = temporalSettings(env);
   const { address, tls, apiKey, metadata } = connectionOptions;
   const connection = await Connection.connect({ address, tls, apiKey, metadata });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter: dataConverterFor(codec) });
 }
 
 export async function connectWorkerConnection(env?: NodeJS.ProcessEnv) {

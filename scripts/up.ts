@@ -13,6 +13,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { CallInput, SECOND_BATCH_2020 } from '../domain/call';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
+import { newCodecKeys } from '../lib/codec';
 import { createDb } from '../lib/db';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
 import { startTemporalServer, type RunningTemporal } from './temporal-server';
@@ -121,6 +123,15 @@ async function seed(databaseUrl: string): Promise<void> {
   }
 }
 
+/** Development payload-encryption keys, made once per machine; production sets PAYLOAD_CODEC_KEYS(_FILE). */
+function devCodecKeys(): NodeJS.ProcessEnv {
+  if (process.env.PAYLOAD_CODEC_KEYS || process.env.PAYLOAD_CODEC_KEYS_FILE) return {};
+  const file = path.join(DATA, 'codec-keys.json');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, `${JSON.stringify(newCodecKeys(), null, 2)}\n`, { mode: 0o600 });
+  say(`payload encryption keys (development): ${path.relative(ROOT, file)}`);
+  return { PAYLOAD_CODEC_KEYS_FILE: file };
+}
+
 /** Development tokens, one per role, made once per machine; production sets API_TOKENS(_FILE). */
 function devTokens(): NodeJS.ProcessEnv {
   if (process.env.API_TOKENS || process.env.API_TOKENS_FILE) return {};
@@ -134,7 +145,7 @@ function devTokens(): NodeJS.ProcessEnv {
   return { API_TOKENS_FILE: file };
 }
 
-async function temporal(): Promise<{ env: NodeJS.ProcessEnv; uiUrl: string }> {
+async function temporal(apiPort: number): Promise<{ env: NodeJS.ProcessEnv; uiUrl: string }> {
   if (process.env.TEMPORAL_ADDRESS) {
     say(`using the Temporal service at ${process.env.TEMPORAL_ADDRESS}`);
     return { env: {}, uiUrl: process.env.TEMPORAL_UI_URL ?? '(the cluster’s own Web UI)' };
@@ -153,6 +164,8 @@ async function temporal(): Promise<{ env: NodeJS.ProcessEnv; uiUrl: string }> {
     uiPort,
     dbFilename: path.join(DATA, 'temporal.db'),
     logFile: path.join(DATA, 'temporal.log'),
+    searchAttributes: SEARCH_ATTRIBUTES,
+    uiCodecEndpoint: `http://127.0.0.1:${apiPort}/codec`,
   });
   stops.push({ name: 'Temporal', stop: () => server.stop() });
   return { env: { TEMPORAL_ADDRESS: server.address }, uiUrl: server.uiUrl ?? '' };
@@ -180,13 +193,14 @@ async function main(): Promise<void> {
   const databaseUrl = process.env.DATABASE_URL ?? (await embeddedDatabase());
   migrate(databaseUrl);
   await seed(databaseUrl);
-  const { env: temporalEnv, uiUrl } = await temporal();
-
   const apiPort = Number(process.env.API_PORT ?? 3000);
+  const { env: temporalEnv, uiUrl } = await temporal(apiPort);
+
   const env = {
     ...process.env,
     ...temporalEnv,
     ...devTokens(),
+    ...devCodecKeys(),
     DATABASE_URL: databaseUrl,
     API_PORT: String(apiPort),
     TEMPORAL_UI_URL: uiUrl,

@@ -7,6 +7,9 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { installQuietRuntime } from './support/runtime';
+import { TEST_CODEC_KEYS } from './support/stack';
+import { AesGcmCodec } from '../lib/codec';
+import { dataConverterFor } from '../lib/temporal';
 
 beforeAll(installQuietRuntime);
 
@@ -29,7 +32,11 @@ test('fixtures exist for the main paths', () => {
 test.each(fixtures)('%s replays against the current workflow code', async (file) => {
   const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')));
   await expect(
-    Worker.runReplayHistory({ workflowBundle: { codePath: bundlePath() } }, history, file),
+    Worker.runReplayHistory(
+      { workflowBundle: { codePath: bundlePath() }, dataConverter: dataConverterFor(new AesGcmCodec(TEST_CODEC_KEYS)) },
+      history,
+      file,
+    ),
   ).resolves.toBeUndefined();
 });
 

@@ -7,6 +7,7 @@ import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { codecFromEnvironment } from '../lib/codec';
 import { connectWorkerConnection } from '../lib/temporal';
 import { createPilotWorker } from './worker';
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       taskQueue: config.TASK_QUEUE,
       db,
       mailer,
+      codec: codecFromEnvironment(log),
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
     });
     log.info({ namespace, taskQueue: config.TASK_QUEUE }, 'worker started');

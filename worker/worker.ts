@@ -1,4 +1,5 @@
-import type { Duration } from '@temporalio/common';
+import type { Duration, PayloadCodec } from '@temporalio/common';
+import { dataConverterFor } from '../lib/temporal';
 import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -9,6 +10,8 @@ export interface PilotWorkerOptions extends ActivityDeps {
   /** A prebuilt bundle (tests bundle once per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleOption;
   shutdownGraceTime?: Duration;
+  /** Encrypts payloads; the API's client must use the same keys. */
+  codec: PayloadCodec | null;
 }
 
 /** One task queue; any number of these workers can share it. */
@@ -18,6 +21,7 @@ export function createPilotWorker({
   taskQueue,
   workflowBundle,
   shutdownGraceTime,
+  codec,
   ...deps
 }: PilotWorkerOptions) {
   return Worker.create({
@@ -27,5 +31,6 @@ export function createPilotWorker({
     activities: createActivities(deps),
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     shutdownGraceTime: shutdownGraceTime ?? '30s',
+    dataConverter: dataConverterFor(codec),
   });
 }

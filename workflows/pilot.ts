@@ -13,16 +13,22 @@ import {
   condition,
   defineQuery,
   defineUpdate,
+  currentUpdateInfo,
+  patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { UpdateDefinition } from '@temporalio/common';
+import type { ActivityOptions, UpdateDefinition } from '@temporalio/common';
 import type { z } from 'zod';
 import type { Activities } from '../activities';
 import { expectedPdfName, formIssuesAgainst } from '../domain/application-form';
 import { toMs } from '../domain/duration';
 import { bilingual, type RefusalCode } from '../domain/errors';
-import { splitTranches } from '../domain/money';
+import { formatYuan, splitTranches } from '../domain/money';
+import { searchAttributesOf } from '../domain/search-attributes';
+import { formatBeijing } from '../domain/time';
 import type { NoticeContent } from '../domain/notice';
 import {
   acting,
@@ -47,18 +53,21 @@ import {
 } from '../domain/pilot';
 import { waitWithReminders, type Waiting } from './waiting';
 
-const { recordPilotStep, issuePaymentInstruction, recordTrancheConfirmation, withholdTranche, flagUnitIntegrity } =
-  proxyActivities<Activities>({
-    // Database writes: short, idempotent, retried for as long as the database is away.
-    startToCloseTimeout: '30s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
-  });
-
-const { sendNotice } = proxyActivities<Activities>({
-  // SMTP can be slow or down for a while; the outbox keeps each message once per key meanwhile.
+/** Database writes: short, idempotent, retried for as long as the database is away. */
+const DATABASE_WRITE: ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+};
+/** SMTP can be slow or down for a while; the outbox keeps each message once per key meanwhile. */
+const MAIL: ActivityOptions = {
   startToCloseTimeout: '1m',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '10m' },
-});
+};
+const { recordPilotStep, issuePaymentInstruction, recordTrancheConfirmation, withholdTranche, flagUnitIntegrity } =
+  proxyActivities<Activities>(DATABASE_WRITE);
+const { sendNotice } = proxyActivities<Activities>(MAIL);
+
+const TRANCHE_NAMES = { first: '第一批经费 first tranche', tail: '尾款 tail tranche' } as const;
 
 export const pilotStateQuery = defineQuery<PilotState>('pilotState');
 
@@ -134,28 +143,62 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     settled += 1;
   };
 
-  const record = async (step: string, actor?: Actor, reason?: string) => {
+  /**
+   * Histories recorded before search attributes and summaries existed replay without them: this
+   * is the worked example of changing workflow logic under running pilots (see README).
+   */
+  const auditable = patched('search-attributes-and-summaries');
+  const summary = (text: string) => (auditable ? { summary: text } : {});
+
+  /** What auditors see in the Web UI's list and header: search attributes and the details line. */
+  let published = '';
+  const publish = () => {
+    const waiting = state.waitingFor
+      ? ` · 等待 waiting for: ${state.waitingFor.what}${state.waitingFor.until ? ` · 截止 until: ${formatBeijing(state.waitingFor.until)}` : ''}`
+      : '';
+    setCurrentDetails(`阶段 phase: ${state.phase}${waiting}`);
+    if (!auditable) return;
+    const attributes = searchAttributesOf(state);
+    const signature = JSON.stringify(attributes.map((a) => a.value));
+    if (signature === published) return;
+    published = signature;
+    upsertSearchAttributes(attributes);
+  };
+
+  /** Records a step; `who` is the decision (with its actor and update id) or the acting user. */
+  const record = async (step: string, who?: Actor | Done, reason?: string) => {
     state.version += 1;
     state.updatedAt = now();
-    await recordPilotStep({ step, state, actor, reason });
+    publish();
+    const actor = who && 'by' in who ? who.by : who;
+    const updateId = who && 'by' in who ? who.updateId : undefined;
+    await recordPilotStep.executeWithOptions({ ...DATABASE_WRITE, ...summary(`记录 record: ${step}`) }, [
+      { step, state, actor, reason, updateId },
+    ]);
   };
 
   const notify = (key: string, to: string[], content: NoticeContent) =>
-    sendNotice({
-      key: `${state.pilotId}:${key}`,
-      pilotId: state.pilotId,
-      pilotName: state.pilotUnit.name,
-      callName: call.name,
-      to,
-      content,
-    });
+    sendNotice.executeWithOptions({ ...MAIL, ...summary(`通知 notice: ${key}`) }, [
+      {
+        key: `${state.pilotId}:${key}`,
+        pilotId: state.pilotId,
+        pilotName: state.pilotUnit.name,
+        callName: call.name,
+        to,
+        content,
+      },
+    ]);
 
   const wait = async (w: Omit<Waiting, 'abandoned' | 'remind'> & { to: string[]; track?: boolean }) => {
     // Untracked waits (finance confirmations) outlive the pilot's story: instructed money is confirmed.
     const track = w.track !== false;
-    if (track) state.waitingFor = { what: w.step as NonNullable<PilotState['waitingFor']>['what'], until: w.due() };
+    if (track) {
+      state.waitingFor = { what: w.step as NonNullable<PilotState['waitingFor']>['what'], until: w.due() };
+      publish();
+    }
     const outcome = await waitWithReminders({
       ...w,
+      describe: auditable ? (due) => `${w.step} 截止 due ${formatBeijing(due)}` : undefined,
       onBlock: track ? settle : undefined,
       abandoned: track ? ended : () => false,
       remind: (key, content) => notify(key, w.to, content),
@@ -172,7 +215,13 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     const t = state.tranches![tranche];
     t.status = 'issued';
     t.issuedAt = now();
-    await issuePaymentInstruction({ pilotId: state.pilotId, callId: call.id, tranche, amountFen: t.amountFen });
+    await issuePaymentInstruction.executeWithOptions(
+      {
+        ...DATABASE_WRITE,
+        ...summary(`${TRANCHE_NAMES[tranche]} 拨款指令 instruction ${formatYuan(t.amountFen)} 元 CNY`),
+      },
+      [{ pilotId: state.pilotId, callId: call.id, tranche, amountFen: t.amountFen }],
+    );
     await notify(`instruction:${tranche}`, [call.financeEmail], {
       template: 'payment-instruction',
       tranche,
@@ -197,7 +246,13 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     const t = state.tranches![tranche];
     t.status = 'withheld';
     t.withheld = { at: now(), reason };
-    await withholdTranche({ pilotId: state.pilotId, tranche, amountFen: t.amountFen, reason });
+    await withholdTranche.executeWithOptions(
+      {
+        ...DATABASE_WRITE,
+        ...summary(`${TRANCHE_NAMES[tranche]} 不予拨付 withheld ${formatYuan(t.amountFen)} 元 CNY`),
+      },
+      [{ pilotId: state.pilotId, tranche, amountFen: t.amountFen, reason }],
+    );
     await notify(`withheld:${tranche}`, [...pilotContacts, ...office], {
       template: 'tranche-withheld',
       tranche,
@@ -234,7 +289,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
         const { actor, ...rest } = input;
         const before = settled;
         // Validators do not run on replay; parsing here also stores the normalised input (trimmed, UTC).
-        await accept(schema.parse(rest), { at: now(), by: actor });
+        await accept(schema.parse(rest), { at: now(), by: actor, updateId: currentUpdateInfo()?.id });
         if (drives) await condition(() => settled > before);
         return state;
       },
@@ -247,7 +302,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       },
     );
   }
-  type Done = { at: string; by: Actor };
+  type Done = { at: string; by: Actor; updateId?: string };
 
   action(
     submitUpdate,
@@ -280,7 +335,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     async (score, done) => {
       state.expertScores.push({ ...score, ...done });
       state.phase = 'under_review';
-      await record(`expert-score:${score.expert.id}:${state.objections.length}`, done.by, score.comment);
+      await record(`expert-score:${score.expert.id}:${state.objections.length}`, done, score.comment);
     },
     { drives: false },
   );
@@ -333,14 +388,11 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       const t = state.tranches![tranche];
       t.status = 'confirmed';
       t.confirmation = { reference, ...done };
-      await recordTrancheConfirmation({
-        pilotId: state.pilotId,
-        tranche,
-        reference,
-        confirmedBy: done.by,
-        at: done.at,
-      });
-      await record(`${tranche}-tranche-confirmed`, done.by);
+      await recordTrancheConfirmation.executeWithOptions(
+        { ...DATABASE_WRITE, ...summary(`${TRANCHE_NAMES[tranche]} 财务确认 confirmed by finance`) },
+        [{ pilotId: state.pilotId, tranche, reference, confirmedBy: done.by, at: done.at }],
+      );
+      await record(`${tranche}-tranche-confirmed`, done);
     },
     { drives: false, afterEnd: true },
   );
@@ -434,7 +486,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       state.due[key] = extension.until;
       if (state.waitingFor) state.waitingFor.until = extension.until;
       state.extensions.push({ ...extension, ...done, from });
-      await record(`extended:${extension.which}:${state.extensions.length}`, done.by, extension.reason);
+      await record(`extended:${extension.which}:${state.extensions.length}`, done, extension.reason);
     },
     { drives: false },
   );
@@ -448,7 +500,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       state.ending = { kind: 'withdrawn', reason, ...done };
       state.waitingFor = null;
       await withholdPending(reason);
-      await record('withdrawn', done.by, reason);
+      await record('withdrawn', done, reason);
     },
     { drives: false },
   );
@@ -461,15 +513,12 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       state.phase = 'integrity_failed'; // 弄虚作假
       state.ending = { kind: 'integrity_failed', reason, ...done };
       state.waitingFor = null;
-      await flagUnitIntegrity({
-        pilotId: state.pilotId,
-        pilotUnitCode: state.pilotUnit.code,
-        reason,
-        flaggedBy: done.by,
-        at: done.at,
-      });
+      await flagUnitIntegrity.executeWithOptions(
+        { ...DATABASE_WRITE, ...summary('弄虚作假记入单位档案 integrity flag on the unit’s record') },
+        [{ pilotId: state.pilotId, pilotUnitCode: state.pilotUnit.code, reason, flaggedBy: done.by, at: done.at }],
+      );
       await withholdPending(reason);
-      await record('integrity-failed', done.by, reason);
+      await record('integrity-failed', done, reason);
     },
     { drives: false },
   );
@@ -494,7 +543,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       return await finish();
     }
     state.phase = 'submitted';
-    await record('submitted', state.submission!.by);
+    await record('submitted', state.submission!);
 
     // 2. Expert review, then the panel's decision, then the public notice (公示).
     for (let round = 0; ; round += 1) {
@@ -509,7 +558,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       const decision = state.review!;
       if (decision.outcome === 'rejected') {
         state.phase = 'rejected';
-        await record(`review-decided:${round}`, decision.by, decision.reason);
+        await record(`review-decided:${round}`, decision, decision.reason);
         return await finish();
       }
       const objections = state.objections.length;
@@ -520,12 +569,13 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
         objectionsBefore: objections,
       };
       state.waitingFor = { what: 'public-notice', until: state.publicNotice.endsAt };
-      await record(`review-decided:${round}`, decision.by, decision.reason);
+      await record(`review-decided:${round}`, decision, decision.reason);
       const objectedOrEnded = () => state.objections.length > objections || ended();
       if (!objectedOrEnded()) settle();
       const objected = await condition(
         objectedOrEnded,
         Math.max(0, Date.parse(state.publicNotice.endsAt) - Date.now()),
+        summary(`公示期 public notice ends ${formatBeijing(state.publicNotice.endsAt)}`),
       );
       if (ended()) throw new PilotEnded();
       if (!objected) break;
@@ -534,7 +584,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       state.phase = 'under_review';
       state.review = null;
       state.publicNotice = null;
-      await record(`objection:${state.objections.length}`, objection.by, objection.reason);
+      await record(`objection:${state.objections.length}`, objection, objection.reason);
     }
     state.approvedAmountFen = (state.review as Extract<PilotState['review'], { outcome: 'approved' }>).amountFen;
     const amounts = splitTranches(state.approvedAmountFen, call.firstTrancheBasisPoints);
@@ -566,7 +616,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       to: pilotContacts,
     });
     state.phase = 'midterm_review';
-    await record('midterm-report-submitted', state.midtermReport!.by);
+    await record('midterm-report-submitted', state.midtermReport!);
     await wait({
       step: 'midterm-evaluation',
       done: () => state.midtermEvaluation !== null,
@@ -577,14 +627,14 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     const midterm = state.midtermEvaluation!;
     if (midterm.outcome === 'passed') {
       state.phase = 'midterm_passed';
-      await record('midterm-evaluated', midterm.by, midterm.reason);
+      await record('midterm-evaluated', midterm, midterm.reason);
       await issueTranche('tail');
     } else {
       state.phase = 'tail_withheld';
-      await record('midterm-evaluated', midterm.by, midterm.reason);
+      await record('midterm-evaluated', midterm, midterm.reason);
       if (ended()) throw new PilotEnded();
       await withhold('tail', midterm.reason);
-      await record('tail-withheld', midterm.by, midterm.reason);
+      await record('tail-withheld', midterm, midterm.reason);
     }
 
     // 5. Final report (the pilot report, typical cases, institutional innovations), then acceptance
@@ -599,7 +649,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     });
     state.phase = 'acceptance_review';
     state.due.acceptance = after(state.finalReport!.at, timing.acceptanceWithin);
-    await record('final-report-submitted', state.finalReport!.by);
+    await record('final-report-submitted', state.finalReport!);
 
     for (let round = 0; ; round += 1) {
       await wait({
@@ -612,17 +662,17 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       const verdict = state.acceptances[round]!;
       if (verdict.outcome === 'passed') {
         state.phase = 'closed'; // 结项
-        await record(`acceptance:${round}`, verdict.by, verdict.reason);
+        await record(`acceptance:${round}`, verdict, verdict.reason);
         break;
       }
       if (round >= timing.rectificationRounds) {
         state.phase = 'not_closed'; // 不予结项
-        await record(`acceptance:${round}`, verdict.by, verdict.reason);
+        await record(`acceptance:${round}`, verdict, verdict.reason);
         break;
       }
       state.phase = 'rectifying'; // 整改
       state.rectificationDue = after(now(), timing.rectificationPeriod);
-      await record(`acceptance:${round}`, verdict.by, verdict.reason);
+      await record(`acceptance:${round}`, verdict, verdict.reason);
       const rectified = await wait({
         step: 'rectification',
         done: () => state.rectifications.length > round,
@@ -638,7 +688,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       }
       state.phase = 'acceptance_review';
       state.due.acceptance = after(now(), timing.acceptanceWithin);
-      await record(`rectification:${round + 1}`, state.rectifications[round]!.by);
+      await record(`rectification:${round + 1}`, state.rectifications[round]!);
     }
     return await finish();
   } catch (error) {
@@ -649,6 +699,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
   /** The pilot's story is over; the workflow still waits for finance to confirm what was instructed. */
   async function finish(): Promise<PilotState> {
     state.waitingFor = null;
+    publish();
     settle();
     await Promise.all(confirmations);
     await condition(allHandlersFinished);
@@ -665,6 +716,7 @@ function refuse(code: RefusalCode, detail?: string): never {
 
 /** Updates can also come from other clients (the CLI, scripts): the workflow checks shapes itself. */
 function parseOrRefuse<T>(schema: z.ZodType<T>, input: unknown): T {
+  if (JSON.stringify(input).includes('\\u0000')) refuse('VALIDATION_FAILED', 'NUL characters are not allowed');
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');

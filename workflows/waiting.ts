@@ -27,6 +27,8 @@ export interface Waiting {
   /** Stop waiting (without error) when this becomes true: the pilot ended. */
   abandoned: () => boolean;
   remind: (key: string, content: NoticeContent) => Promise<unknown>;
+  /** A summary for each timer, naming the step and its date (shown in the Web UI). */
+  describe?: (due: string) => string;
   /** Called each time the wait blocks: everything that has arrived so far has been acted on. */
   onBlock?: () => void;
 }
@@ -55,7 +57,11 @@ export async function waitWithReminders(w: Waiting): Promise<WaitOutcome> {
     const interrupted =
       wakeAt === undefined
         ? await condition(() => w.done() || w.abandoned() || w.due() !== due).then(() => true)
-        : await condition(() => w.done() || w.abandoned() || w.due() !== due, Math.max(0, wakeAt - Date.now()));
+        : await condition(
+            () => w.done() || w.abandoned() || w.due() !== due,
+            Math.max(0, wakeAt - Date.now()),
+            w.describe ? { summary: w.describe(due) } : {},
+          );
     if (interrupted || !next || Date.now() < next.at) continue;
 
     sent.add(`${due}:${next.when}:${next.n}`);

@@ -25,7 +25,7 @@ export function callRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
       }
       const existing = await db.call.findUnique({ where: { id: call.id }, select: { id: true } });
       if (existing) throw new Problem('CALL_ALREADY_EXISTS');
-      const row = await db.call.create({
+      const create = db.call.create({
         data: {
           id: call.id,
           name: call.name,
@@ -36,6 +36,16 @@ export function callRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
           idempotencyKey: req.idempotencyKey,
         },
       });
+      let row: Awaited<typeof create>;
+      try {
+        row = await create;
+      } catch (error) {
+        // Two requests at once: the same key gets the first one's call, another key a conflict.
+        if ((error as { code?: string }).code !== 'P2002') throw error;
+        const first = await db.call.findUnique({ where: { idempotencyKey: req.idempotencyKey } });
+        if (!first) throw new Problem('CALL_ALREADY_EXISTS');
+        row = first;
+      }
       res.status(201).location(`/calls/${row.id}`).json(callView(row));
     },
   );

@@ -11,6 +11,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { ApplicationForm, expectedPdfName, formIssuesAgainst } from '../../domain/application-form';
 import { CallInput, Slug } from '../../domain/call';
+import { PilotCallId, PilotNextDue, PilotPhase, PilotProvince, PilotUnitCode } from '../../domain/search-attributes';
 import {
   ExpertScore,
   Extension,
@@ -50,7 +51,7 @@ import type { ApiDeps } from '../app';
 import { fieldProblems, Problem } from '../problem';
 import { FINANCE, READERS, REVIEWERS, STAFF, type ApiRoutes } from '../registry';
 import { problemFromTemporal } from '../temporal-errors';
-import { parseBody } from '../validate';
+import { nulPath, parseBody } from '../validate';
 import { pilotView } from '../views';
 
 const ListQuery = z.object({
@@ -101,10 +102,13 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
   ): Promise<PilotState> {
     const handle = client.workflow.getHandle(pilotId);
     const updateId = `${update.name}:${idempotencyKey}`;
+    // Every decision's payload names who asked, in which role, and when.
+    const request = { ...input, requestedAt: new Date().toISOString() };
     try {
-      return await handle.executeUpdate(update, { args: [input], updateId });
+      return await handle.executeUpdate(update, { args: [request], updateId });
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw problemFromTemporal(error) ?? error;
+      await temporal(() => handle.describe()); // an unknown pilot: 404
       const earlier = await temporal(() => updateResultFromHistory(client, handle, updateId));
       if (earlier) return earlier;
       const state = await temporal(() => handle.query(pilotStateQuery));
@@ -144,6 +148,25 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
     );
   }
 
+  /** The pilot a registration with this key created, if any: its repeat answers with it. */
+  async function registeredWithKey(pilotId: string, key: string): Promise<PilotState | null> {
+    const handle = client.workflow.getHandle(pilotId);
+    try {
+      const { memo } = await handle.describe();
+      return memo?.idempotencyKey === key ? await temporal(() => handle.query(pilotStateQuery)) : null;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw problemFromTemporal(error) ?? error;
+    }
+  }
+
+  /** 404 for a pilot that was never registered. */
+  async function knownPilot(pilotId: string): Promise<void> {
+    if (!(await db.pilot.findUnique({ where: { id: pilotId }, select: { id: true } }))) {
+      await temporal(() => client.workflow.getHandle(pilotId).describe());
+    }
+  }
+
   routes.add(
     {
       method: 'post',
@@ -156,12 +179,17 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
     },
     async (req, res) => {
       const registration = parseBody(PilotRegistration, req.body);
+      const pilotId = pilotIdOf(registration.callId, registration.pilotUnit.code);
+      const repeated = await registeredWithKey(pilotId, req.idempotencyKey);
+      if (repeated) {
+        res.status(201).location(`/pilots/${pilotId}`).json(view(repeated));
+        return;
+      }
       const callRow = await db.call.findUnique({ where: { id: registration.callId } });
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
       const call = CallInput.parse(callRow.config);
       if (Date.now() >= Date.parse(call.submissionDeadline)) throw new Problem('REGISTRATION_CLOSED');
 
-      const pilotId = pilotIdOf(call.id, registration.pilotUnit.code);
       let handle: WorkflowHandle;
       try {
         handle = await client.workflow.start(pilot, {
@@ -169,6 +197,22 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
           workflowId: pilotId,
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           memo: { idempotencyKey: req.idempotencyKey },
+          // What auditors see first in the Web UI: no personal data, only units and the call.
+          staticSummary: `${registration.pilotUnit.name}（${registration.province}）· ${call.name}`,
+          staticDetails: [
+            `**试点 pilot** ${pilotId}`,
+            `**试点单位 pilot unit** ${registration.pilotUnit.name}`,
+            `**申报单位 applicant unit** ${registration.applicantUnit.name}`,
+            `**申报通知 call** ${call.name} (${call.id})`,
+            `**登记 registered by** ${req.actor.id} (${req.actor.role})`,
+          ].join('\n\n'),
+          typedSearchAttributes: [
+            { key: PilotCallId, value: call.id },
+            { key: PilotProvince, value: registration.province },
+            { key: PilotUnitCode, value: registration.pilotUnit.code },
+            { key: PilotPhase, value: 'registered' },
+            { key: PilotNextDue, value: new Date(call.submissionDeadline) },
+          ],
           args: [{ pilotId, registration, call, registeredBy: req.actor }],
         });
       } catch (error) {
@@ -246,7 +290,8 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
             : new Problem('VALIDATION_FAILED', error.message),
         );
       }
-      next(error);
+      // Busboy's own complaints (no boundary, a cut-off body) are malformed requests.
+      next(error ? new Problem('MALFORMED_REQUEST', (error as Error).message) : undefined);
     });
   };
   routes.add(
@@ -267,6 +312,12 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       } catch {
         throw new Problem('VALIDATION_FAILED', undefined, [
           { path: 'form', code: 'invalid_json', message: 'the "form" field must be JSON' },
+        ]);
+      }
+      const withNul = nulPath(json);
+      if (withNul !== null) {
+        throw new Problem('VALIDATION_FAILED', undefined, [
+          { path: `form.${withNul}`, code: 'invalid_characters', message: 'NUL characters are not allowed' },
         ]);
       }
       const parsed = ApplicationForm.safeParse(json);
@@ -357,12 +408,13 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       write: true,
     },
     async (req, res) => {
-      const tranche = parseBody(Tranche, req.params.tranche);
+      const tranche = Tranche.safeParse(req.params.tranche);
+      if (!tranche.success) throw new Problem('NOT_FOUND', 'tranche: first or tail');
       const { reference } = parseBody(Confirmation, req.body);
       const state = await act(
         req.params.pilotId as string,
         confirmTrancheUpdate,
-        { tranche, reference, actor: req.actor },
+        { tranche: tranche.data, reference, actor: req.actor },
         req.idempotencyKey,
       );
       res.json(view(state));
@@ -378,6 +430,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       tag: 'pilots',
     },
     async (req, res) => {
+      await knownPilot(req.params.pilotId as string);
       const rows = await db.ledgerEntry.findMany({
         where: { pilotId: req.params.pilotId as string },
         orderBy: { id: 'asc' },
@@ -409,7 +462,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       if (!row) throw new Problem('PILOT_NOT_FOUND');
       if (row.phase !== 'closed') throw new Problem('NOT_CLOSED', row.phase);
       const at = new Date();
-      await db.$transaction([
+      const write = db.$transaction([
         db.pilot.update({ where: { id: row.id }, data: { publicityNote: note, publicityMarkedAt: at } }),
         db.auditEvent.create({
           data: {
@@ -425,6 +478,15 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
           },
         }),
       ]);
+      try {
+        await write;
+      } catch (error) {
+        // The same request, concurrently: the first one's result stands.
+        const first = await db.auditEvent.findUnique({ where: { pilotId_step: { pilotId, step } } });
+        if (!first) throw error;
+        res.json({ pilotId, publicityNote: first.reason, publicityMarkedAt: first.occurredAt.toISOString() });
+        return;
+      }
       res.json({ pilotId: row.id, publicityNote: note, publicityMarkedAt: at.toISOString() });
     },
   );

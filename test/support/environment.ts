@@ -11,6 +11,7 @@ import { Client as PgClient } from 'pg';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { describeCli, resolveTemporalCli } from '../../scripts/temporal-cli';
 import { freePort, startTemporalServer, type RunningTemporal } from '../../scripts/temporal-server';
+import { SEARCH_ATTRIBUTES } from '../../domain/search-attributes';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -76,6 +77,7 @@ export async function startTestEnvironment(label: string): Promise<TestEnvironme
         uiPort: null,
         dbFilename: null,
         logFile: path.join(ARTIFACTS, `temporal-${label}.log`),
+        searchAttributes: SEARCH_ATTRIBUTES,
       }),
     ),
     bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger }),

@@ -49,18 +49,29 @@ export async function openCall(
   return id;
 }
 
-export async function registerPilot(stack: Stack, callId: string, unit = uniqueId('unit')): Promise<string> {
-  const answer = await call<PilotView>(stack, 'POST', '/pilots', registration(callId, unit));
+export async function registerPilot(
+  stack: Stack,
+  callId: string,
+  unit = uniqueId('unit'),
+  province?: string,
+): Promise<string> {
+  const answer = await call<PilotView>(stack, 'POST', '/pilots', registration(callId, unit, province));
   if (answer.status !== 201) throw new Error(`POST /pilots: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body.pilotId;
 }
 
 /** Registered, submitted, scored and approved with `amountFen`; the public notice still runs. */
-export async function approvedPilot(stack: Stack, callId: string, amountFen = 350_000_00): Promise<string> {
-  const pilotId = await registerPilot(stack, callId);
+export async function approvedPilot(
+  stack: Stack,
+  callId: string,
+  amountFen = 350_000_00,
+  province?: string,
+): Promise<string> {
+  const pilotId = await registerPilot(stack, callId, undefined, province);
   await submit(stack, pilotId);
+  // Experts from the pilot's own province recuse themselves.
   await act(stack, pilotId, 'expert-scores', {
-    expert: { id: 'expert-1', province: '江苏' },
+    expert: { id: 'expert-1', province: province === '江苏' ? '安徽' : '江苏' },
     score: 90,
     comment: '好',
   });
@@ -69,8 +80,8 @@ export async function approvedPilot(stack: Stack, callId: string, amountFen = 35
 }
 
 /** Past the public notice, first tranche instructed: the pilot's work has started. */
-export async function pilotInProgress(stack: Stack, callId: string, amountFen?: number) {
-  const pilotId = await approvedPilot(stack, callId, amountFen);
+export async function pilotInProgress(stack: Stack, callId: string, amountFen?: number, province?: string) {
+  const pilotId = await approvedPilot(stack, callId, amountFen, province);
   const state = await waitForPhase(stack, pilotId, 'in_progress');
   return { pilotId, state };
 }

@@ -14,8 +14,12 @@ import {
 } from './pilots';
 import type { Stack } from './stack';
 
-/** Bumped when the workflow's logic changes: fixtures of every generation keep replaying. */
-export const FIXTURE_GENERATION = 'g1';
+/**
+ * Bumped when the workflow's logic changes: fixtures of every generation keep replaying.
+ * g1: before search attributes and summaries (replays through patched('search-attributes-and-summaries')).
+ * g2: with them, and with payloads encrypted by the test codec keys.
+ */
+export const FIXTURE_GENERATION = 'g2';
 
 type Scenario = (stack: Stack) => Promise<string>;
 

@@ -20,6 +20,8 @@ import { createPilotWorker } from '../../worker/worker';
 import { installQuietRuntime } from './runtime';
 import { startSmtp, type TestSmtp } from './smtp';
 import { createMailer } from '../../lib/mailer';
+import { AesGcmCodec, CodecKeys } from '../../lib/codec';
+import { dataConverterFor } from '../../lib/temporal';
 
 export const TEST_USERS = {
   admin: 'admin-ops',
@@ -49,9 +51,25 @@ function required(name: string): string {
   return value;
 }
 
-export async function startStack(): Promise<Stack> {
+/**
+ * Test-only encryption keys, committed on purpose: the replay fixtures were recorded with them.
+ * Never use them anywhere else.
+ */
+export const TEST_CODEC_KEYS = CodecKeys.parse(
+  JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'codec-keys.json'), 'utf8')),
+);
+
+export interface StackOptions {
+  /** Another Temporal server than the run's (the browser test starts one with the Web UI). */
+  temporalAddress?: string;
+  apiPort?: number;
+  codecCorsOrigins?: string[];
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   installQuietRuntime();
-  const address = required('TEST_TEMPORAL_ADDRESS');
+  const address = options.temporalAddress ?? required('TEST_TEMPORAL_ADDRESS');
+  const codec = new AesGcmCodec(TEST_CODEC_KEYS);
   const taskQueue = `test-${randomUUID()}`;
   const db = createDb(required('TEST_DATABASE_URL'));
   const smtp = await startSmtp();
@@ -63,13 +81,14 @@ export async function startStack(): Promise<Stack> {
     taskQueue,
     db,
     mailer,
+    codec,
     workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
     shutdownGraceTime: '2s',
   });
   const running = worker.run();
 
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFor(codec) });
   const tokens = Object.fromEntries(
     (Object.keys(TEST_USERS) as Role[]).map((role) => [role, `test-${role}-${randomUUID()}`]),
   ) as Record<Role, string>;
@@ -83,9 +102,11 @@ export async function startStack(): Promise<Stack> {
     tokens: (Object.keys(TEST_USERS) as Role[]).map((role) => ({ token: tokens[role], role, user: TEST_USERS[role] })),
     store: createDocumentStore(storageDir),
     pdfMaxBytes: 64 * 1024,
+    codec,
+    codecCorsOrigins: options.codecCorsOrigins ?? ['http://127.0.0.1:8233'],
   });
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = app.listen(options.apiPort ?? 0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
 
@@ -192,12 +213,12 @@ export function compressedCall(id: string, secondsFromNow: number, timing: Recor
   };
 }
 
-export function registration(callId: string, unitCode: string) {
+export function registration(callId: string, unitCode: string, province = '浙江') {
   return {
     callId,
     pilotUnit: { code: unitCode, name: `${unitCode} 市科协` },
     applicantUnit: { name: '浙江省科学技术协会' },
-    province: '浙江',
+    province,
     contacts: [
       { name: '王主任', email: `head-${unitCode}@pilot.test` },
       { name: '李处长', email: 'head@zjkx.test' },
