@@ -15,3 +15,16 @@ ensure_node_deps() {
     npx prisma generate >/dev/null
   fi
 }
+
+# The Web UI check drives Debian's Chromium (no browser download); CJK fonts make its screenshots readable.
+ensure_browser() {
+  if [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] && fc-list 2>/dev/null | grep -qi 'wqy\|noto.*cjk'; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Chromium and CJK fonts (apt-get)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  else
+    echo "Chromium is needed for the Web UI test: apt-get install chromium fonts-wqy-microhei (or set CHROMIUM_PATH)" >&2
+  fi
+}

@@ -21,5 +21,6 @@ DATABASE_URL="$TEST_POSTGRES_URL" npx prisma migrate diff --from-migrations pris
   || { echo "prisma/schema.prisma and prisma/migrations differ: add a migration (see README)" >&2; exit 1; }
 echo "== Temporal CLI"
 npx tsx scripts/temporal-cli.ts
+ensure_browser
 echo "== jest"
 npx jest "$@"
