@@ -2,6 +2,7 @@
  * Property: whatever body a client throws at a write endpoint, if it is not a valid request the
  * answer is a 4xx problem (never a 5xx) and nothing changes, in the workflow or the database.
  */
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { z } from 'zod';
 import { pdfBytes, submissionBody, validForm } from './support/application';
@@ -49,14 +50,15 @@ const mutated = (valid: Record<string, unknown>) =>
       return copy;
     });
 
-async function snapshot(pilotId: string) {
+/** Everything the fuzzed requests could have touched (other test files share the database). */
+async function snapshot(pilotId: string, callId: string) {
   const [history, calls, pilots, audit, ledger, outbox] = await Promise.all([
     quietHistory(stack.client, pilotId),
-    stack.db.call.count(),
-    stack.db.pilot.count(),
-    stack.db.auditEvent.count(),
-    stack.db.ledgerEntry.count(),
-    stack.db.outboxMessage.count(),
+    stack.db.call.count({ where: { idempotencyKey: { startsWith: 'fuzz-' } } }),
+    stack.db.pilot.count({ where: { callId } }),
+    stack.db.auditEvent.count({ where: { pilotId } }),
+    stack.db.ledgerEntry.count({ where: { pilotId } }),
+    stack.db.outboxMessage.count({ where: { pilotId } }),
   ]);
   return { events: history.eventCount, calls, pilots, audit, ledger, outbox };
 }
@@ -65,7 +67,7 @@ test('random and malformed bodies at every write endpoint get a 4xx and change n
   const callId = await openCall(stack);
   const pilotId = await registerPilot(stack, callId);
   const valid = examples(callId);
-  const before = await snapshot(pilotId);
+  const before = await snapshot(pilotId, callId);
   const statuses = new Map<number, number>();
 
   for (const endpoint of stack.endpoints.filter((e) => e.write)) {
@@ -96,7 +98,7 @@ test('random and malformed bodies at every write endpoint get a 4xx and change n
           : typeof raw === 'string'
             ? raw
             : JSON.stringify(body ?? null);
-        const answer = await call(stack, 'POST', path, payload);
+        const answer = await call(stack, 'POST', path, payload, { idempotencyKey: `fuzz-${randomUUID()}` });
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
         expect([path, answer.status >= 400 && answer.status < 500]).toEqual([path, true]);
         expect(answer.contentType).toMatch(/application\/problem\+json/);
@@ -106,7 +108,7 @@ test('random and malformed bodies at every write endpoint get a 4xx and change n
     );
   }
 
-  expect(await snapshot(pilotId)).toEqual(before);
+  expect(await snapshot(pilotId, callId)).toEqual(before);
   // Both kinds of refusal were exercised: unparsable JSON and invalid content.
   expect(statuses.get(400)).toBeGreaterThan(0);
   expect(statuses.get(422)).toBeGreaterThan(0);

@@ -1,5 +1,15 @@
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { AesGcmCodec } from '../../lib/codec';
+import { TEST_CODEC_KEYS } from './stack';
+
+const codec = new AesGcmCodec(TEST_CODEC_KEYS);
+
+/** A payload as the auditor reads it: decrypted with the (test) codec keys, then converted. */
+export async function decodePayload<T>(payload: Payload): Promise<T> {
+  const [plain] = await codec.decode([payload]);
+  return defaultPayloadConverter.fromPayload<T>(plain!);
+}
 
 /** What an auditor sees in the Web UI, read from the raw history. */
 export async function readHistory(client: Client, workflowId: string) {
@@ -8,13 +18,15 @@ export async function readHistory(client: Client, workflowId: string) {
   const acceptedUpdates = events
     .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name)
     .filter((name): name is string => typeof name === 'string');
-  const recordedSteps = events
-    .map((e) => e.activityTaskScheduledEventAttributes)
-    .filter((a) => a?.activityType?.name === 'recordPilotStep')
-    .map((a) => {
-      const [payload] = a?.input?.payloads ?? [];
-      return payload ? defaultPayloadConverter.fromPayload<{ step: string }>(payload).step : '';
-    });
+  const recordedSteps = await Promise.all(
+    events
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a?.activityType?.name === 'recordPilotStep')
+      .map(async (a) => {
+        const [payload] = a?.input?.payloads ?? [];
+        return payload ? (await decodePayload<{ step: string }>(payload)).step : '';
+      }),
+  );
   return { history, eventCount: events.length, acceptedUpdates, recordedSteps };
 }
 
