@@ -54,11 +54,16 @@ async function main(): Promise<void> {
       const samples = { register: [], submit: [], score: [], decide: [] } as Record<string, number[]>;
       const started = performance.now();
       for (let i = 0; i < pilots; i += concurrency) {
-        await Promise.all(Array.from({ length: Math.min(concurrency, pilots - i) }, () => lifecycle(stack, callId, samples)));
+        await Promise.all(
+          Array.from({ length: Math.min(concurrency, pilots - i) }, () => lifecycle(stack, callId, samples)),
+        );
       }
       const seconds = (performance.now() - started) / 1000;
-      lines.push(`-- ${pilots} pilots, ${concurrency} at a time: ${((pilots * 4) / seconds).toFixed(1)} staff actions/s`);
-      for (const [step, values] of Object.entries(samples)) lines.push(summary(`${step} (concurrency ${concurrency})`, values));
+      lines.push(
+        `-- ${pilots} pilots, ${concurrency} at a time: ${((pilots * 4) / seconds).toFixed(1)} staff actions/s`,
+      );
+      for (const [step, values] of Object.entries(samples))
+        lines.push(summary(`${step} (concurrency ${concurrency})`, values));
     }
 
     const codec = new AesGcmCodec(newCodecKeys());
@@ -67,7 +72,9 @@ async function main(): Promise<void> {
     const started = performance.now();
     for (let i = 0; i < rounds; i += 1) await codec.decode(await codec.encode([payload]));
     const perRound = (performance.now() - started) / rounds;
-    lines.push(`-- codec: encode+decode of one application form (${payload.data!.length} bytes): ${(perRound * 1000).toFixed(1)} µs`);
+    lines.push(
+      `-- codec: encode+decode of one application form (${payload.data!.length} bytes): ${(perRound * 1000).toFixed(1)} µs`,
+    );
   } finally {
     await stack.stop();
     await env.stop();

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { CallInput, SECOND_BATCH_2020 } from '../domain/call';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { newCodecKeys } from '../lib/codec';
+import { callRecord } from '../lib/calls';
 import { createDb } from '../lib/db';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
 import { startTemporalServer, type RunningTemporal } from './temporal-server';
@@ -109,14 +110,7 @@ async function seed(databaseUrl: string): Promise<void> {
     await db.call.upsert({
       where: { id: call.id },
       update: {},
-      create: {
-        id: call.id,
-        name: call.name,
-        config: call,
-        submissionDeadline: new Date(call.submissionDeadline),
-        fundingMinFen: call.funding.minFen,
-        fundingMaxFen: call.funding.maxFen,
-      },
+      create: callRecord(call),
     });
   } finally {
     await db.$disconnect();

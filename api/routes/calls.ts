@@ -1,4 +1,5 @@
 import { CallInput } from '../../domain/call';
+import { callRecord } from '../../lib/calls';
 import type { ApiDeps } from '../app';
 import { Problem } from '../problem';
 import { READERS, STAFF, type ApiRoutes } from '../registry';
@@ -26,15 +27,7 @@ export function callRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
       const existing = await db.call.findUnique({ where: { id: call.id }, select: { id: true } });
       if (existing) throw new Problem('CALL_ALREADY_EXISTS');
       const create = db.call.create({
-        data: {
-          id: call.id,
-          name: call.name,
-          config: call,
-          submissionDeadline: new Date(call.submissionDeadline),
-          fundingMinFen: call.funding.minFen,
-          fundingMaxFen: call.funding.maxFen,
-          idempotencyKey: req.idempotencyKey,
-        },
+        data: { ...callRecord(call), idempotencyKey: req.idempotencyKey },
       });
       let row: Awaited<typeof create>;
       try {
