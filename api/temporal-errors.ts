@@ -11,8 +11,9 @@ import { Problem } from './problem';
 /** Turns what Temporal says into the refusal a clerk understands, or rethrows. */
 export function problemFromTemporal(error: unknown): Problem | null {
   if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-    const { type, message } = error.cause;
-    if (isRefusalCode(type)) return new Problem(type, message.split(': ').slice(1).join(': ') || undefined);
+    const { type, details } = error.cause;
+    const [detail] = details ?? [];
+    if (isRefusalCode(type)) return new Problem(type, typeof detail === 'string' ? detail : undefined);
   }
   if (error instanceof WorkflowExecutionAlreadyStartedError) return new Problem('PILOT_ALREADY_REGISTERED');
   if (error instanceof WorkflowNotFoundError) return new Problem('PILOT_NOT_FOUND');

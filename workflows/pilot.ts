@@ -711,7 +711,12 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
 class PilotEnded extends Error {}
 
 function refuse(code: RefusalCode, detail?: string): never {
-  throw ApplicationFailure.create({ type: code, message: bilingual(code, detail), nonRetryable: true });
+  throw ApplicationFailure.create({
+    type: code,
+    message: bilingual(code, detail),
+    details: detail === undefined ? [] : [detail],
+    nonRetryable: true,
+  });
 }
 
 /** Updates can also come from other clients (the CLI, scripts): the workflow checks shapes itself. */
