@@ -1,5 +1,5 @@
 import { CallInput, type Call } from '../domain/call';
-import type { PilotState } from '../domain/pilot';
+import type { PilotState, Role } from '../domain/pilot';
 import { formatBeijing } from '../domain/time';
 
 /** Instants travel as UTC ISO; each view adds the same instants as Beijing wall-clock text. */
@@ -12,9 +12,17 @@ export function callView(row: { config: unknown; createdAt: Date }) {
   };
 }
 
-export function pilotView(state: PilotState, uiUrl: string, namespace: string) {
+/** Roles that do not need the application's personal data (contacts, team) see the form's themes only. */
+const WITHOUT_FORM: readonly Role[] = ['finance'];
+
+export function pilotView(state: PilotState, uiUrl: string, namespace: string, role: Role) {
+  const submission =
+    state.submission && WITHOUT_FORM.includes(role)
+      ? { ...state.submission, form: { themes: state.submission.form.themes } }
+      : state.submission;
   return {
     ...state,
+    submission,
     beijingTime: {
       registeredAt: formatBeijing(state.registeredAt),
       submissionDeadline: formatBeijing(state.submissionDeadline),

@@ -91,6 +91,12 @@ test('the audit trail and the ledger of a pilot are readable by the roles that n
     as: 'finance',
   });
   expect(ledger.body.items.map((e) => e.tranche)).toEqual(['first']);
+  // Finance works with amounts, not with the applicants' personal data.
+  const asFinance = JSON.stringify((await call(stack, 'GET', `/pilots/${pilotId}`, undefined, { as: 'finance' })).body);
+  const asAuditor = JSON.stringify((await call(stack, 'GET', `/pilots/${pilotId}`, undefined, { as: 'auditor' })).body);
+  expect(asAuditor).toContain('13800138000');
+  expect(asFinance).not.toContain('13800138000');
+  expect(asFinance).toContain('基层组织改革');
   const listed = await call<{ total: number; items: { id: string }[] }>(
     stack,
     'GET',

@@ -29,6 +29,7 @@ import {
   pilotIdOf,
   type Acting,
   type PilotState,
+  type Role,
 } from '../../domain/pilot';
 import {
   acceptanceUpdate,
@@ -87,7 +88,7 @@ async function updateResultFromHistory(client: Client, handle: WorkflowHandle, u
 
 export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, store, pdfMaxBytes }: ApiDeps): void {
   const namespace = client.options.namespace;
-  const view = (state: PilotState) => pilotView(state, uiUrl, namespace);
+  const view = (state: PilotState, role: Role) => pilotView(state, uiUrl, namespace, role);
 
   /**
    * Staff actions go through Updates: the workflow's validator refuses what the rules forbid
@@ -143,7 +144,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
           { ...input, actor: req.actor },
           req.idempotencyKey,
         );
-        res.json(view(state));
+        res.json(view(state, req.actor.role));
       },
     );
   }
@@ -182,7 +183,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       const pilotId = pilotIdOf(registration.callId, registration.pilotUnit.code);
       const repeated = await registeredWithKey(pilotId, req.idempotencyKey);
       if (repeated) {
-        res.status(201).location(`/pilots/${pilotId}`).json(view(repeated));
+        res.status(201).location(`/pilots/${pilotId}`).json(view(repeated, req.actor.role));
         return;
       }
       const callRow = await db.call.findUnique({ where: { id: registration.callId } });
@@ -223,7 +224,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
         if (memo?.idempotencyKey !== req.idempotencyKey) throw new Problem('PILOT_ALREADY_REGISTERED');
       }
       const state = await temporal(() => handle.query(pilotStateQuery));
-      res.status(201).location(`/pilots/${pilotId}`).json(view(state));
+      res.status(201).location(`/pilots/${pilotId}`).json(view(state, req.actor.role));
     },
   );
 
@@ -269,7 +270,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       const state = await temporal(() =>
         client.workflow.getHandle(req.params.pilotId as string).query(pilotStateQuery),
       );
-      res.json(view(state));
+      res.json(view(state, req.actor.role));
     },
   );
 
@@ -357,7 +358,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
         { form: parsed.data, pdf: { sha256, fileName, sizeBytes }, actor: req.actor },
         req.idempotencyKey,
       );
-      res.json(view(state));
+      res.json(view(state, req.actor.role));
     },
   );
 
@@ -417,7 +418,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
         { tranche: tranche.data, reference, actor: req.actor },
         req.idempotencyKey,
       );
-      res.json(view(state));
+      res.json(view(state, req.actor.role));
     },
   );
 
