@@ -10,6 +10,7 @@ export function installQuietRuntime(): void {
   const logger: Logger = { log: silent, trace: silent, debug: silent, info: silent, warn: silent, error: silent };
   Runtime.install({
     logger,
-    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' }, forward: {} } },
+    // No log forwarding: its native callback would keep Jest's worker processes alive after the tests.
+    telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } },
   });
 }
