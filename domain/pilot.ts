@@ -106,6 +106,9 @@ export type Acting<T> = T & { actor: Actor; requestedAt?: string };
 
 // ---- The pilot's state, as the workflow keeps it and the query returns it ------------------
 
+/** Where a pilot's story ends; the workflow may still wait for finance to confirm payments. */
+const ENDS = ['expired', 'rejected', 'closed', 'not_closed', 'withdrawn', 'integrity_failed'] as const;
+
 export const PILOT_PHASES = [
   'registered',
   'submitted',
@@ -117,24 +120,11 @@ export const PILOT_PHASES = [
   'tail_withheld',
   'acceptance_review',
   'rectifying',
-  // ends
-  'expired',
-  'rejected',
-  'closed',
-  'not_closed',
-  'withdrawn',
-  'integrity_failed',
+  ...ENDS,
 ] as const;
 export type PilotPhase = (typeof PILOT_PHASES)[number];
 
-export const ENDED_PHASES: readonly PilotPhase[] = [
-  'expired',
-  'rejected',
-  'closed',
-  'not_closed',
-  'withdrawn',
-  'integrity_failed',
-];
+export const ENDED_PHASES: readonly PilotPhase[] = ENDS;
 
 export type WaitingFor =
   | 'submission'
