@@ -47,6 +47,7 @@ import {
   Withdrawal,
   type Acting,
   type Actor,
+  type Done,
   type PilotStart,
   type PilotState,
   type Tranche,
@@ -302,7 +303,6 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       },
     );
   }
-  type Done = { at: string; by: Actor; updateId?: string };
 
   action(
     submitUpdate,
