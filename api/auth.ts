@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import fs from 'node:fs';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { Role, type Actor } from '../domain/pilot';
+import { readSecretJson } from '../lib/secrets';
 import { Problem } from './problem';
 
 declare module 'express-serve-static-core' {
@@ -23,18 +23,7 @@ export type TokenEntry = z.infer<typeof TokenEntry>;
  * API_TOKENS_FILE (a path to such a file).
  */
 export function loadTokens(env: NodeJS.ProcessEnv = process.env): TokenEntry[] {
-  const text = env.API_TOKENS ?? (env.API_TOKENS_FILE ? fs.readFileSync(env.API_TOKENS_FILE, 'utf8') : '[]');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // JSON.parse quotes its input in the error: never let a token reach the logs that way.
-    throw new Error('API tokens are not valid JSON');
-  }
-  const parsed = z.array(TokenEntry).safeParse(json);
-  if (!parsed.success)
-    throw new Error(`API tokens are invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  return parsed.data;
+  return readSecretJson(env, 'API_TOKENS', z.array(TokenEntry), 'API tokens') ?? [];
 }
 
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();

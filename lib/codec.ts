@@ -5,7 +5,7 @@
  * with the key they name. Search attributes and summaries are not payloads and hold no personal data.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
+import { readSecretJson } from './secrets';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { z } from 'zod';
@@ -68,14 +68,7 @@ export class AesGcmCodec implements PayloadCodec {
 
 /** From PAYLOAD_CODEC_KEYS (JSON) or PAYLOAD_CODEC_KEYS_FILE; null when neither is set. */
 export function loadCodecKeys(env: NodeJS.ProcessEnv = process.env): CodecKeys | null {
-  const raw =
-    env.PAYLOAD_CODEC_KEYS ??
-    (env.PAYLOAD_CODEC_KEYS_FILE ? fs.readFileSync(env.PAYLOAD_CODEC_KEYS_FILE, 'utf8') : null);
-  if (!raw) return null;
-  const parsed = CodecKeys.safeParse(JSON.parse(raw));
-  if (!parsed.success)
-    throw new Error(`payload codec keys are invalid: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  return parsed.data;
+  return readSecretJson(env, 'PAYLOAD_CODEC_KEYS', CodecKeys, 'payload codec keys');
 }
 
 export function newCodecKeys(id = `k${Date.now().toString(36)}`): CodecKeys {

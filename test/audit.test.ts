@@ -7,6 +7,7 @@ import { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { AesGcmCodec } from '../lib/codec';
+import { decodePayload } from './support/history';
 import { scenarios } from './support/scenarios';
 import { act, openCall, pilotInProgress, registerPilot, submit, waitUntil } from './support/pilots';
 import { call, startStack, TEST_CODEC_KEYS, type Stack } from './support/stack';
@@ -21,11 +22,8 @@ afterAll(async () => {
 
 const codec = new AesGcmCodec(TEST_CODEC_KEYS);
 
-async function decode(payload: Payload | null | undefined): Promise<unknown> {
-  if (!payload) return undefined;
-  const [plain] = await codec.decode([payload]);
-  return defaultPayloadConverter.fromPayload(plain!);
-}
+const decode = (payload: Payload | null | undefined): Promise<unknown> =>
+  payload ? decodePayload(payload) : Promise.resolve(undefined);
 
 async function listed(query: string): Promise<string[]> {
   const ids: string[] = [];
