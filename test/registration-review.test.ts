@@ -5,6 +5,7 @@
 import { call, compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
 import { quietHistory, readHistory } from './support/history';
 import { submitApplication } from './support/application';
+import { openCall } from './support/pilots';
 import type { PilotState } from '../domain/pilot';
 
 type PilotView = PilotState & { beijingTime: Record<string, string> };
@@ -16,13 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-async function openCall(secondsToDeadline: number): Promise<string> {
-  const id = uniqueId('call');
-  const created = await call(stack, 'POST', '/calls', compressedCall(id, secondsToDeadline));
-  expect(created.status).toBe(201);
-  return id;
-}
 
 async function register(callId: string, unit = uniqueId('unit')): Promise<string> {
   const registered = await call<{ pilotId: string; phase: string }>(
@@ -49,7 +43,7 @@ async function score(pilotId: string, expertId = 'expert-1', province = '江苏'
 }
 
 test('register → submit before the deadline → approve: API, database and workflow agree, history shows each step', async () => {
-  const callId = await openCall(120);
+  const callId = await openCall(stack, {}, 120);
   const pilotId = await register(callId, 'hangzhou');
   expect(pilotId).toBe(`${callId}.hangzhou`);
 
@@ -116,7 +110,7 @@ test('register → submit before the deadline → approve: API, database and wor
 });
 
 test('an expert from the applicant’s own province is refused (回避), and an expert scores once', async () => {
-  const callId = await openCall(120);
+  const callId = await openCall(stack, {}, 120);
   const pilotId = await register(callId);
   expect((await submitApplication(stack, pilotId)).status).toBe(200);
 
@@ -167,7 +161,7 @@ test('a panel decision needs the call’s number of expert scores', async () => 
 });
 
 test('no submission before the (compressed) deadline → the workflow ends as expired', async () => {
-  const callId = await openCall(3);
+  const callId = await openCall(stack, {}, 3);
   const pilotId = await register(callId);
 
   const result = await stack.client.workflow.getHandle(pilotId).result();
@@ -179,7 +173,7 @@ test('no submission before the (compressed) deadline → the workflow ends as ex
 });
 
 test('submitting after the deadline is refused with a clear error and changes nothing', async () => {
-  const callId = await openCall(3);
+  const callId = await openCall(stack, {}, 3);
   const pilotId = await register(callId);
   await stack.client.workflow.getHandle(pilotId).result();
   const before = await readHistory(stack.client, pilotId);
@@ -205,7 +199,7 @@ test('submitting after the deadline is refused with a clear error and changes no
 });
 
 test('a review decision before a submission is refused (409) and leaves no event in history', async () => {
-  const callId = await openCall(120);
+  const callId = await openCall(stack, {}, 120);
   const pilotId = await register(callId);
   const before = await quietHistory(stack.client, pilotId);
 
@@ -225,7 +219,7 @@ test('a review decision before a submission is refused (409) and leaves no event
 });
 
 test('an approved amount outside the call range is refused and the pilot stays under review', async () => {
-  const callId = await openCall(120);
+  const callId = await openCall(stack, {}, 120);
   const pilotId = await register(callId);
   expect((await submitApplication(stack, pilotId)).status).toBe(200);
   await score(pilotId);
@@ -253,7 +247,7 @@ test('an approved amount outside the call range is refused and the pilot stays u
 });
 
 test('bad input is refused with field paths, and a unit cannot be registered twice under one call', async () => {
-  const callId = await openCall(120);
+  const callId = await openCall(stack, {}, 120);
   const invalid = await call(stack, 'POST', '/pilots', {
     callId,
     pilotUnit: { code: 'Bad Code!', name: '' },
