@@ -27,6 +27,11 @@ const Env = z.object({
     .string()
     .regex(/^\d+(ms|s|m)$/)
     .default('30s') as z.ZodType<`${number}${'ms' | 's' | 'm'}`>,
+  /**
+   * A prebuilt workflow bundle (the file `bundleWorkflowCode` writes); unset bundles the workflows at
+   * start. Tests that restart worker processes set it so each start skips the webpack build.
+   */
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
 });
 export type AppConfig = z.infer<typeof Env>;
 

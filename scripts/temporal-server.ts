@@ -25,8 +25,12 @@ export interface TemporalServerOptions {
 export interface RunningTemporal {
   address: string;
   uiUrl: string | null;
-  stop(): Promise<void>;
+  /** SIGTERM (or SIGKILL with `kill`: a crash, no graceful shutdown); resolves once it has exited. */
+  stop(options?: { kill?: boolean }): Promise<void>;
 }
+
+/** A child that ended by a signal keeps `exitCode` null: check both. */
+const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -45,7 +49,7 @@ async function waitUntilServing(address: string, child: ChildProcess, timeoutMs:
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the Temporal server exited with code ${child.exitCode}`);
+    if (exited(child)) throw new Error(`the Temporal server exited (${child.exitCode ?? child.signalCode})`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       try {
@@ -115,15 +119,15 @@ export async function startTemporalServer(cli: TemporalCli, options: TemporalSer
   return {
     address,
     uiUrl,
-    stop: () =>
+    stop: ({ kill = false } = {}) =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (exited(child)) return resolve();
         const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         child.once('exit', () => {
           clearTimeout(killer);
           resolve();
         });
-        child.kill('SIGTERM');
+        child.kill(kill ? 'SIGKILL' : 'SIGTERM');
       }),
   };
 }

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       db,
       mailer,
       codec: codecFromEnvironment(log),
+      workflowBundle: config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
     });
     log.info({ namespace, taskQueue: config.TASK_QUEUE }, 'worker started');
