@@ -23,6 +23,41 @@ const nonDeterministicModules = [
   '**/worker/*',
 ];
 
+/**
+ * Imports deterministic code may use. Only `workflows/pilot/blocking.ts` may block with
+ * `condition`: every other wait goes through its `blockUntil`, which lets waiting Updates answer.
+ */
+function deterministicImports({ blocking }) {
+  return [
+    'error',
+    {
+      paths: [
+        ...nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not available in workflow code' })),
+        ...(blocking
+          ? []
+          : [
+              {
+                name: '@temporalio/workflow',
+                importNames: ['condition'],
+                message: 'block through blockUntil (workflows/pilot/blocking.ts) so waiting Updates can answer',
+              },
+            ]),
+      ],
+      patterns: [
+        {
+          group: nonDeterministicModules,
+          message: 'workflow and domain code must stay deterministic (no I/O, clock or network)',
+        },
+        {
+          group: ['**/activities', '**/activities/*'],
+          allowTypeImports: true,
+          message: 'workflows reach activities only through proxyActivities',
+        },
+      ],
+    },
+  ];
+}
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'generated/', '.data/', 'test-artifacts/', 'coverage/'] },
   eslint.configs.recommended,
@@ -51,23 +86,7 @@ export default tseslint.config(
     languageOptions: { globals: {} },
     rules: {
       'no-restricted-imports': 'off',
-      '@typescript-eslint/no-restricted-imports': [
-        'error',
-        {
-          paths: nodeBuiltins.map((name) => ({ name, message: 'Node built-ins are not available in workflow code' })),
-          patterns: [
-            {
-              group: nonDeterministicModules,
-              message: 'workflow and domain code must stay deterministic (no I/O, clock or network)',
-            },
-            {
-              group: ['**/activities', '**/activities/*'],
-              allowTypeImports: true,
-              message: 'workflows reach activities only through proxyActivities',
-            },
-          ],
-        },
-      ],
+      '@typescript-eslint/no-restricted-imports': deterministicImports({ blocking: false }),
       'no-restricted-globals': [
         'error',
         { name: 'process', message: 'no process state in deterministic code' },
@@ -82,6 +101,27 @@ export default tseslint.config(
           object: 'Math',
           property: 'random',
           message: 'Math.random is seeded in workflows but banned in domain code; use workflow uuid4()',
+        },
+      ],
+    },
+  },
+  {
+    files: ['workflows/pilot/blocking.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': deterministicImports({ blocking: true }) },
+  },
+  {
+    // The API reaches workflows only through their messages, never their implementation.
+    files: ['api/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '/workflows(/(?!pilot/messages$).*)?$',
+              message: 'the API imports workflows/pilot/messages (and domain/) only',
+            },
+          ],
         },
       ],
     },

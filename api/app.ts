@@ -1,11 +1,7 @@
 import path from 'node:path';
 import express from 'express';
-import type { Client } from '@temporalio/client';
-import type { PayloadCodec } from '@temporalio/common';
-import type { Db } from '../lib/db';
-import type { Logger } from '../lib/logger';
-import type { DocumentStore } from '../lib/storage';
-import { authenticator, type TokenEntry } from './auth';
+import { authenticator } from './auth';
+import type { ApiDeps } from './deps';
 import { DOCS_PAGE, openApiDocument } from './openapi';
 import { Problem, problemHandler, sendProblem } from './problem';
 import { ApiRoutes } from './registry';
@@ -14,21 +10,6 @@ import { codecCors, codecRoutes } from './routes/codec';
 import { callRoutes } from './routes/calls';
 import { pilotRoutes } from './routes/pilots';
 import { publicNoticeRoutes } from './routes/public-notice';
-
-export interface ApiDeps {
-  client: Client;
-  db: Db;
-  taskQueue: string;
-  uiUrl: string;
-  log: Logger;
-  tokens: TokenEntry[];
-  store: DocumentStore;
-  pdfMaxBytes: number;
-  /** Payload encryption shared with the worker; null runs without it. */
-  codec: PayloadCodec | null;
-  /** Web UI origins allowed to call the codec endpoint. */
-  codecCorsOrigins: readonly string[];
-}
 
 export function createApp(deps: ApiDeps) {
   const app = express();

@@ -27,6 +27,8 @@ export interface Endpoint {
   produces?: 'application/json' | 'text/html' | 'text/csv';
   /** Writes need an Idempotency-Key; a repeat returns the first result and changes nothing. */
   write?: boolean;
+  /** The staff action (its wire name, `domain/staff-actions.ts`) this route carries out. */
+  staffAction?: string;
 }
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,100}$/;
@@ -58,8 +60,4 @@ export class ApiRoutes {
   }
 }
 
-export const READERS: readonly Role[] = ['staff', 'reviewer', 'finance', 'auditor', 'admin'];
-export const STAFF: readonly Role[] = ['staff', 'admin'];
-export const REVIEWERS: readonly Role[] = ['reviewer', 'admin'];
-export const FINANCE: readonly Role[] = ['finance', 'admin'];
-export const AUDIT: readonly Role[] = ['auditor', 'staff', 'admin'];
+export { AUDIT, FINANCE, READERS, REVIEWERS, STAFF } from '../domain/staff-actions';

@@ -195,3 +195,42 @@ export interface PilotState {
   /** Increases with every recorded step, so the database never goes back to an older state. */
   version: number;
 }
+
+/** The state a pilot starts in, at registration (`at`: workflow time, UTC ISO). */
+export function initialPilotState(start: PilotStart, at: string): PilotState {
+  const { registration, call } = start;
+  return {
+    pilotId: start.pilotId,
+    callId: call.id,
+    callName: call.name,
+    phase: 'registered',
+    pilotUnit: registration.pilotUnit,
+    applicantUnit: registration.applicantUnit,
+    province: registration.province,
+    provincial: registration.provincial,
+    registeredAt: at,
+    registeredBy: start.registeredBy,
+    submissionDeadline: call.submissionDeadline,
+    fundingRangeFen: { min: call.funding.minFen, max: call.funding.maxFen },
+    submission: null,
+    expertScores: [],
+    review: null,
+    objections: [],
+    publicNotice: null,
+    approvedAmountFen: null,
+    tranches: null,
+    startedWorkAt: null,
+    due: { midtermReport: null, finalReport: null, acceptance: null },
+    extensions: [],
+    midtermReport: null,
+    midtermEvaluation: null,
+    finalReport: null,
+    acceptances: [],
+    rectifications: [],
+    rectificationDue: null,
+    ending: null,
+    waitingFor: { what: 'submission', until: call.submissionDeadline },
+    updatedAt: at,
+    version: 0,
+  };
+}

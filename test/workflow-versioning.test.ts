@@ -38,7 +38,7 @@ test('the same change without patched() fails to replay the old history', async 
     logger: quiet,
     webpackConfigHook: (config) => {
       config.module!.rules!.push({
-        test: /workflows[\\/]pilot\.ts$/,
+        test: /workflows[\\/]pilot[\\/]pilot\.ts$/,
         enforce: 'pre',
         use: [{ loader: require.resolve('./support/unpatch-loader.js') }],
       });

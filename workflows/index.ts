@@ -1,1 +1,1 @@
-export { pilot } from './pilot';
+export { pilot } from './pilot/pilot';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Slug } from '../../domain/call';
 import { formatBeijing } from '../../domain/time';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import { Problem } from '../problem';
 import { AUDIT, type ApiRoutes } from '../registry';
 import { parseBody } from '../validate';

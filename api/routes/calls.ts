@@ -1,6 +1,6 @@
 import { CallInput } from '../../domain/call';
 import { callRecord } from '../../lib/calls';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import { Problem } from '../problem';
 import { READERS, STAFF, type ApiRoutes } from '../registry';
 import { parseBody } from '../validate';

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import { Problem } from '../problem';
 import type { ApiRoutes } from '../registry';
 import { parseBody } from '../validate';

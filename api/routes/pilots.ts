@@ -1,57 +1,27 @@
 import type { RequestHandler } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  type Client,
-  type WorkflowHandle,
-} from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
-import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { ApplicationForm, expectedPdfName, formIssuesAgainst } from '../../domain/application-form';
 import { CallInput, Slug } from '../../domain/call';
-import { PilotCallId, PilotNextDue, PilotPhase, PilotProvince, PilotUnitCode } from '../../domain/search-attributes';
 import {
-  ExpertScore,
-  Extension,
-  FinalReport,
-  IntegrityFlag,
-  MidtermReport,
-  Objection,
   PILOT_PHASES,
   PilotRegistration,
-  Rectification,
-  ReviewDecision,
-  Tranche,
-  Verdict,
-  Withdrawal,
   pilotIdOf,
   type Acting,
   type PilotState,
   type Role,
 } from '../../domain/pilot';
 import {
-  acceptanceUpdate,
-  confirmTrancheUpdate,
-  decideReviewUpdate,
-  extendUpdate,
-  finalReportUpdate,
-  integrityUpdate,
-  midtermEvaluationUpdate,
-  midtermReportUpdate,
-  objectUpdate,
-  pilot,
-  pilotStateQuery,
-  rectificationUpdate,
-  scoreUpdate,
-  submitUpdate,
-  withdrawUpdate,
-} from '../../workflows/pilot';
-import type { ApiDeps } from '../app';
+  STAFF_ACTION_NAMES,
+  STAFF_ACTIONS,
+  staffAction,
+  type StaffActionInput,
+  type StaffActionName,
+} from '../../domain/staff-actions';
+import type { ApiDeps } from '../deps';
+import { PilotWorkflows } from '../pilot-workflows';
 import { fieldProblems, Problem } from '../problem';
-import { FINANCE, READERS, REVIEWERS, STAFF, type ApiRoutes } from '../registry';
-import { problemFromTemporal } from '../temporal-errors';
+import { READERS, STAFF, type ApiRoutes } from '../registry';
 import { nulPath, parseBody } from '../validate';
 import { pilotView } from '../views';
 
@@ -62,109 +32,59 @@ const ListQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 const Publicity = z.object({ note: z.string().trim().min(1).max(2000) });
-const Confirmation = z.object({ reference: z.string().trim().min(1).max(300) });
 const PDF_MAGIC = Buffer.from('%PDF-');
 
-async function temporal<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw problemFromTemporal(error) ?? error;
-  }
-}
-
-/** The result an Update gave, read back from history: a repeat after the workflow has ended. */
-async function updateResultFromHistory(client: Client, handle: WorkflowHandle, updateId: string) {
-  const history = await handle.fetchHistory();
-  for (const event of history.events ?? []) {
-    const completed = event.workflowExecutionUpdateCompletedEventAttributes;
-    if (completed?.meta?.updateId === updateId && completed.outcome?.success) {
-      const [payload] = completed.outcome.success.payloads ?? [];
-      return decodeOptionalSinglePayload<PilotState>(client.options.loadedDataConverter, payload);
-    }
-  }
-  return null;
-}
-
-export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, store, pdfMaxBytes }: ApiDeps): void {
+export function pilotRoutes(
+  routes: ApiRoutes,
+  { client, db, taskQueue, uiUrl, store, pdfMaxBytes, codec }: ApiDeps,
+): void {
   const namespace = client.options.namespace;
+  const pilots = new PilotWorkflows(client, taskQueue, codec);
   const view = (state: PilotState, role: Role) => pilotView(state, uiUrl, namespace, role);
+  const endpointOf = (name: StaffActionName) => {
+    const { route } = STAFF_ACTIONS[name];
+    return {
+      method: 'post' as const,
+      path: `/pilots/:pilotId/${route.path}`,
+      roles: route.roles,
+      summary: route.summary,
+      tag: 'pilot actions',
+      write: true,
+      staffAction: name,
+    };
+  };
 
   /**
-   * Staff actions go through Updates: the workflow's validator refuses what the rules forbid
-   * (synchronously, leaving no event in history) and the answer is the pilot's new state. The
-   * Idempotency-Key becomes the update id, so Temporal answers a repeat with the first result.
+   * One route per staff action with a JSON body, derived from its table entry. Path segments such
+   * as `:tranche` are fields of the action's input: a value the schema refuses is a 404.
    */
-  async function act<A>(
-    pilotId: string,
-    update: UpdateDefinition<PilotState, [Acting<A>]>,
-    input: Acting<A>,
-    idempotencyKey: string,
-  ): Promise<PilotState> {
-    const handle = client.workflow.getHandle(pilotId);
-    const updateId = `${update.name}:${idempotencyKey}`;
-    // Every decision's payload names who asked, in which role, and when.
-    const request = { ...input, requestedAt: new Date().toISOString() };
-    try {
-      return await handle.executeUpdate(update, { args: [request], updateId });
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw problemFromTemporal(error) ?? error;
-      await temporal(() => handle.describe()); // an unknown pilot: 404
-      const earlier = await temporal(() => updateResultFromHistory(client, handle, updateId));
-      if (earlier) return earlier;
-      const state = await temporal(() => handle.query(pilotStateQuery));
-      throw state.phase === 'expired' && update.name === submitUpdate.name
-        ? new Problem('SUBMISSION_DEADLINE_PASSED')
-        : new Problem('PILOT_ENDED', state.phase);
-    }
-  }
-
-  function action<A extends object>(
-    path: string,
-    summary: string,
-    roles: typeof STAFF,
-    schema: z.ZodType<A>,
-    update: UpdateDefinition<PilotState, [Acting<A>]>,
-  ) {
-    routes.add(
-      {
-        method: 'post',
-        path: `/pilots/:pilotId/${path}`,
-        roles,
-        summary,
-        tag: 'pilot actions',
-        body: schema,
-        write: true,
-      },
-      async (req, res) => {
-        const input: A = parseBody(schema, req.body);
-        const state = await act(
-          req.params.pilotId as string,
-          update,
-          { ...input, actor: req.actor },
-          req.idempotencyKey,
-        );
-        res.json(view(state, req.actor.role));
-      },
-    );
-  }
-
-  /** The pilot a registration with this key created, if any: its repeat answers with it. */
-  async function registeredWithKey(pilotId: string, key: string): Promise<PilotState | null> {
-    const handle = client.workflow.getHandle(pilotId);
-    try {
-      const { memo } = await handle.describe();
-      return memo?.idempotencyKey === key ? await temporal(() => handle.query(pilotStateQuery)) : null;
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) return null;
-      throw problemFromTemporal(error) ?? error;
-    }
+  function staffActionRoute<N extends StaffActionName>(name: N) {
+    const entry = staffAction(name);
+    const fromPath = [...entry.route.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+    const shape = entry.schema instanceof z.ZodObject ? (entry.schema.shape as Record<string, z.ZodType>) : {};
+    const body =
+      fromPath.length && entry.schema instanceof z.ZodObject
+        ? entry.schema.omit(Object.fromEntries(fromPath.map((p) => [p, true])) as Record<string, true>)
+        : entry.schema;
+    routes.add({ ...endpointOf(name), body }, async (req, res) => {
+      const params: Record<string, unknown> = {};
+      for (const field of fromPath) {
+        const value = shape[field]?.safeParse(req.params[field]);
+        if (!value?.success) throw new Problem('NOT_FOUND', `${field}: ${req.params[field]}`);
+        params[field] = value.data;
+      }
+      const raw: unknown = fromPath.length ? { ...(req.body as object), ...params } : req.body;
+      const input = parseBody(entry.schema, raw) as StaffActionInput<N>;
+      const acting = { ...input, actor: req.actor } as Acting<StaffActionInput<N>>;
+      const state = await pilots.act(req.params.pilotId as string, name, acting, req.idempotencyKey);
+      res.json(view(state, req.actor.role));
+    });
   }
 
   /** 404 for a pilot that was never registered. */
   async function knownPilot(pilotId: string): Promise<void> {
     if (!(await db.pilot.findUnique({ where: { id: pilotId }, select: { id: true } }))) {
-      await temporal(() => client.workflow.getHandle(pilotId).describe());
+      await pilots.exists(pilotId);
     }
   }
 
@@ -181,7 +101,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
     async (req, res) => {
       const registration = parseBody(PilotRegistration, req.body);
       const pilotId = pilotIdOf(registration.callId, registration.pilotUnit.code);
-      const repeated = await registeredWithKey(pilotId, req.idempotencyKey);
+      const repeated = await pilots.registeredWithKey(pilotId, req.idempotencyKey);
       if (repeated) {
         res.status(201).location(`/pilots/${pilotId}`).json(view(repeated, req.actor.role));
         return;
@@ -190,40 +110,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
       const call = CallInput.parse(callRow.config);
       if (Date.now() >= Date.parse(call.submissionDeadline)) throw new Problem('REGISTRATION_CLOSED');
-
-      let handle: WorkflowHandle;
-      try {
-        handle = await client.workflow.start(pilot, {
-          taskQueue,
-          workflowId: pilotId,
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          memo: { idempotencyKey: req.idempotencyKey },
-          // What auditors see first in the Web UI: no personal data, only units and the call.
-          staticSummary: `${registration.pilotUnit.name}（${registration.province}）· ${call.name}`,
-          staticDetails: [
-            `**试点 pilot** ${pilotId}`,
-            `**试点单位 pilot unit** ${registration.pilotUnit.name}`,
-            `**申报单位 applicant unit** ${registration.applicantUnit.name}`,
-            `**申报通知 call** ${call.name} (${call.id})`,
-            `**登记 registered by** ${req.actor.id} (${req.actor.role})`,
-          ].join('\n\n'),
-          typedSearchAttributes: [
-            { key: PilotCallId, value: call.id },
-            { key: PilotProvince, value: registration.province },
-            { key: PilotUnitCode, value: registration.pilotUnit.code },
-            { key: PilotPhase, value: 'registered' },
-            { key: PilotNextDue, value: new Date(call.submissionDeadline) },
-          ],
-          args: [{ pilotId, registration, call, registeredBy: req.actor }],
-        });
-      } catch (error) {
-        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw problemFromTemporal(error) ?? error;
-        // The same request again (same key) gets the pilot it created; anyone else is refused.
-        handle = client.workflow.getHandle(pilotId);
-        const { memo } = await temporal(() => handle.describe());
-        if (memo?.idempotencyKey !== req.idempotencyKey) throw new Problem('PILOT_ALREADY_REGISTERED');
-      }
-      const state = await temporal(() => handle.query(pilotStateQuery));
+      const state = await pilots.register({ pilotId, registration, call, registeredBy: req.actor }, req.idempotencyKey);
       res.status(201).location(`/pilots/${pilotId}`).json(view(state, req.actor.role));
     },
   );
@@ -267,10 +154,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       tag: 'pilots',
     },
     async (req, res) => {
-      const state = await temporal(() =>
-        client.workflow.getHandle(req.params.pilotId as string).query(pilotStateQuery),
-      );
-      res.json(view(state, req.actor.role));
+      res.json(view(await pilots.state(req.params.pilotId as string), req.actor.role));
     },
   );
 
@@ -296,15 +180,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
     });
   };
   routes.add(
-    {
-      method: 'post',
-      path: '/pilots/:pilotId/submission',
-      roles: STAFF,
-      summary: '提交申报书及盖章 PDF / Submit the application form with the sealed PDF',
-      tag: 'pilot actions',
-      multipart: { jsonField: 'form', schema: ApplicationForm, fileField: 'pdf' },
-      write: true,
-    },
+    { ...endpointOf('submit'), multipart: { jsonField: 'form', schema: ApplicationForm, fileField: 'pdf' } },
     receiveUpload,
     async (req, res) => {
       let json: unknown;
@@ -331,7 +207,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       }
       // The rules that need the call and the registration, with field paths (the workflow checks them again).
       const pilotId = req.params.pilotId as string;
-      const registered = await temporal(() => client.workflow.getHandle(pilotId).query(pilotStateQuery));
+      const registered = await pilots.state(pilotId);
       const callRow = await db.call.findUnique({ where: { id: registered.callId } });
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
       const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), {
@@ -352,9 +228,9 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
       const expected = expectedPdfName(parsed.data.basic.applicantUnit);
       if (fileName !== expected) throw new Problem('PDF_WRONG_NAME', `expected ${expected}`);
       const { sha256, sizeBytes } = await store.put(file.buffer);
-      const state = await act(
+      const state = await pilots.act(
         pilotId,
-        submitUpdate,
+        'submit',
         { form: parsed.data, pdf: { sha256, fileName, sizeBytes }, actor: req.actor },
         req.idempotencyKey,
       );
@@ -362,65 +238,7 @@ export function pilotRoutes(routes: ApiRoutes, { client, db, taskQueue, uiUrl, s
     },
   );
 
-  action(
-    'expert-scores',
-    '专家评分（本省专家回避）/ An expert’s score (experts from the applicant’s province recuse)',
-    REVIEWERS,
-    ExpertScore,
-    scoreUpdate,
-  );
-  action(
-    'review-decision',
-    '评审结论：立项（核定经费）或不予立项 / Panel decision: approve with an amount, or reject',
-    STAFF,
-    ReviewDecision,
-    decideReviewUpdate,
-  );
-  action('objections', '公示期内的异议 / An objection during the public notice', STAFF, Objection, objectUpdate);
-  action('midterm-report', '中期报告 / Midterm report received', STAFF, MidtermReport, midtermReportUpdate);
-  action('midterm-evaluation', '中期评审结论 / Midterm evaluation result', REVIEWERS, Verdict, midtermEvaluationUpdate);
-  action(
-    'final-report',
-    '结项报告（试点报告、典型案例、制度创新）/ Final report',
-    STAFF,
-    FinalReport,
-    finalReportUpdate,
-  );
-  action('acceptance', '结项验收结论 / Final acceptance result', REVIEWERS, Verdict, acceptanceUpdate);
-  action('rectification', '整改报告 / Rectification report', STAFF, Rectification, rectificationUpdate);
-  action(
-    'extensions',
-    '延期（中期报告、结项报告、验收）/ Move a due date, with a reason',
-    STAFF,
-    Extension,
-    extendUpdate,
-  );
-  action('withdrawal', '撤销试点 / Withdraw the pilot, with a reason', STAFF, Withdrawal, withdrawUpdate);
-  action('integrity-flag', '弄虚作假认定 / Flag false material', STAFF, IntegrityFlag, integrityUpdate);
-
-  routes.add(
-    {
-      method: 'post',
-      path: '/pilots/:pilotId/tranches/:tranche/confirmation',
-      roles: FINANCE,
-      summary: '财务确认拨款已执行 / Finance confirms a payment instruction was executed',
-      tag: 'pilot actions',
-      body: Confirmation,
-      write: true,
-    },
-    async (req, res) => {
-      const tranche = Tranche.safeParse(req.params.tranche);
-      if (!tranche.success) throw new Problem('NOT_FOUND', 'tranche: first or tail');
-      const { reference } = parseBody(Confirmation, req.body);
-      const state = await act(
-        req.params.pilotId as string,
-        confirmTrancheUpdate,
-        { tranche: tranche.data, reference, actor: req.actor },
-        req.idempotencyKey,
-      );
-      res.json(view(state, req.actor.role));
-    },
-  );
+  for (const name of STAFF_ACTION_NAMES) if (!STAFF_ACTIONS[name].route.multipart) staffActionRoute(name);
 
   routes.add(
     {

@@ -1,7 +1,7 @@
 import { CallInput } from '../../domain/call';
 import { formatYuan } from '../../domain/money';
 import { formatBeijing } from '../../domain/time';
-import type { ApiDeps } from '../app';
+import type { ApiDeps } from '../deps';
 import { Problem } from '../problem';
 import { READERS, type ApiRoutes } from '../registry';
 

@@ -3,8 +3,8 @@
  * may move (an extension); the reminders follow it. Everything here is workflow code: durable
  * timers only, and reminder keys derived from the due date so a replay sends nothing twice.
  */
-import { condition } from '@temporalio/workflow';
-import type { NoticeContent } from '../domain/notice';
+import type { NoticeContent } from '../../domain/notice';
+import type { Block } from './blocking';
 
 export interface ReminderPlan {
   /** Offsets before the due date, in ms; reminders whose time had passed when the date was set are skipped. */
@@ -29,8 +29,8 @@ export interface Waiting {
   remind: (key: string, content: NoticeContent) => Promise<unknown>;
   /** A summary for each timer, naming the step and its date (shown in the Web UI). */
   describe?: (due: string) => string;
-  /** Called each time the wait blocks: everything that has arrived so far has been acted on. */
-  onBlock?: () => void;
+  /** How the wait blocks: the lifecycle's own waits let waiting Updates answer first. */
+  block: Block;
 }
 
 export type WaitOutcome = 'done' | 'expired' | 'abandoned';
@@ -53,15 +53,11 @@ export async function waitWithReminders(w: Waiting): Promise<WaitOutcome> {
 
     const next = nextReminder(w, due, dueMs, dueSetAt, sent);
     const wakeAt = w.expiresAtDue ? Math.min(next?.at ?? dueMs, dueMs) : next?.at;
-    w.onBlock?.();
-    const interrupted =
-      wakeAt === undefined
-        ? await condition(() => w.done() || w.abandoned() || w.due() !== due).then(() => true)
-        : await condition(
-            () => w.done() || w.abandoned() || w.due() !== due,
-            Math.max(0, wakeAt - Date.now()),
-            w.describe ? { summary: w.describe(due) } : {},
-          );
+    const interrupted = await w.block(
+      () => w.done() || w.abandoned() || w.due() !== due,
+      wakeAt === undefined ? undefined : Math.max(0, wakeAt - Date.now()),
+      w.describe ? { summary: w.describe(due) } : {},
+    );
     if (interrupted || !next || Date.now() < next.at) continue;
 
     sent.add(`${due}:${next.when}:${next.n}`);

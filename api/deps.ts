@@ -1,0 +1,22 @@
+import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import type { Db } from '../lib/db';
+import type { Logger } from '../lib/logger';
+import type { DocumentStore } from '../lib/storage';
+import type { TokenEntry } from './auth';
+
+/** What the API's routes need from the process: connections, stores and settings. */
+export interface ApiDeps {
+  client: Client;
+  db: Db;
+  taskQueue: string;
+  uiUrl: string;
+  log: Logger;
+  tokens: TokenEntry[];
+  store: DocumentStore;
+  pdfMaxBytes: number;
+  /** Payload encryption shared with the worker; null runs without it. */
+  codec: PayloadCodec | null;
+  /** Web UI origins allowed to call the codec endpoint. */
+  codecCorsOrigins: readonly string[];
+}

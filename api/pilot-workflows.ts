@@ -1,0 +1,143 @@
+/**
+ * Every call the API makes into Temporal for pilots: start one, act on one through its Updates,
+ * read its state. Errors come back as the problems a clerk understands (`temporal-errors.ts`).
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { defaultPayloadConverter, type Payload, type PayloadCodec, type SearchAttributePair } from '@temporalio/common';
+import { initialPilotState, type Acting, type PilotStart, type PilotState } from '../domain/pilot';
+import { searchAttributesOf } from '../domain/search-attributes';
+import type { StaffActionInput, StaffActionName } from '../domain/staff-actions';
+import { PILOT_WORKFLOW, pilotStateQuery, staffUpdates, type PilotWorkflow } from '../workflows/pilot/messages';
+import { Problem } from './problem';
+import { problemFromTemporal } from './temporal-errors';
+
+/** Runs a call into Temporal; what Temporal refuses becomes a problem (404, 409, 503 …). */
+export async function temporal<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw problemFromTemporal(error) ?? error;
+  }
+}
+
+export class PilotWorkflows {
+  constructor(
+    private readonly client: Client,
+    private readonly taskQueue: string,
+    /** The same codec the client's data converter uses, to read results back from history. */
+    private readonly codec: PayloadCodec | null,
+  ) {}
+
+  private handle(pilotId: string): WorkflowHandle<PilotWorkflow> {
+    return this.client.workflow.getHandle<PilotWorkflow>(pilotId);
+  }
+
+  /** The pilot's live state, from its workflow. */
+  state(pilotId: string): Promise<PilotState> {
+    return temporal(() => this.handle(pilotId).query(pilotStateQuery));
+  }
+
+  /** 404 unless the pilot's workflow exists. */
+  async exists(pilotId: string): Promise<void> {
+    await temporal(() => this.handle(pilotId).describe());
+  }
+
+  /** The pilot a registration with this Idempotency-Key created, if any: its repeat answers with it. */
+  async registeredWithKey(pilotId: string, key: string): Promise<PilotState | null> {
+    try {
+      const { memo } = await this.handle(pilotId).describe();
+      return memo?.idempotencyKey === key ? await this.state(pilotId) : null;
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) return null;
+      throw problemFromTemporal(error) ?? error;
+    }
+  }
+
+  /**
+   * Starts the pilot's workflow, with what auditors see first in the Web UI: no personal data,
+   * only units and the call. A repeat with the same key gets the pilot it created; another
+   * registration of the same unit under the call is refused.
+   */
+  async register(start: PilotStart, idempotencyKey: string): Promise<PilotState> {
+    const { pilotId, registration, call, registeredBy } = start;
+    const first = searchAttributesOf(initialPilotState(start, new Date().toISOString())).filter(
+      (pair): pair is SearchAttributePair => pair.value !== null,
+    );
+    try {
+      await this.client.workflow.start<PilotWorkflow>(PILOT_WORKFLOW, {
+        taskQueue: this.taskQueue,
+        workflowId: pilotId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        memo: { idempotencyKey },
+        staticSummary: `${registration.pilotUnit.name}（${registration.province}）· ${call.name}`,
+        staticDetails: [
+          `**试点 pilot** ${pilotId}`,
+          `**试点单位 pilot unit** ${registration.pilotUnit.name}`,
+          `**申报单位 applicant unit** ${registration.applicantUnit.name}`,
+          `**申报通知 call** ${call.name} (${call.id})`,
+          `**登记 registered by** ${registeredBy.id} (${registeredBy.role})`,
+        ].join('\n\n'),
+        typedSearchAttributes: first,
+        args: [start],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw problemFromTemporal(error) ?? error;
+      const { memo } = await temporal(() => this.handle(pilotId).describe());
+      if (memo?.idempotencyKey !== idempotencyKey) throw new Problem('PILOT_ALREADY_REGISTERED');
+    }
+    return this.state(pilotId);
+  }
+
+  /**
+   * A staff action, as an Update: the workflow's validator refuses what the rules forbid
+   * (synchronously, leaving no event in history) and the answer is the pilot's new state. The
+   * Idempotency-Key becomes the update id, so Temporal answers a repeat with the first result,
+   * and after the workflow has ended the first result is read back from its history.
+   */
+  async act<N extends StaffActionName>(
+    pilotId: string,
+    name: N,
+    input: Acting<StaffActionInput<N>>,
+    idempotencyKey: string,
+  ): Promise<PilotState> {
+    const handle = this.handle(pilotId);
+    const updateId = `${name}:${idempotencyKey}`;
+    // Every decision's payload names who asked, in which role, and when.
+    const request = { ...input, requestedAt: new Date().toISOString() };
+    try {
+      return await handle.executeUpdate(staffUpdates[name], { args: [request], updateId });
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw problemFromTemporal(error) ?? error;
+      await this.exists(pilotId);
+      const earlier = await temporal(() => this.updateResultFromHistory(handle, updateId));
+      if (earlier) return earlier;
+      const state = await this.state(pilotId);
+      throw state.phase === 'expired' && name === 'submit'
+        ? new Problem('SUBMISSION_DEADLINE_PASSED')
+        : new Problem('PILOT_ENDED', state.phase);
+    }
+  }
+
+  /** The result an Update gave, read back from history: a repeat after the workflow has ended. */
+  private async updateResultFromHistory(handle: WorkflowHandle, updateId: string): Promise<PilotState | null> {
+    const history = await handle.fetchHistory();
+    for (const event of history.events ?? []) {
+      const completed = event.workflowExecutionUpdateCompletedEventAttributes;
+      if (completed?.meta?.updateId === updateId && completed.outcome?.success) {
+        const [payload] = completed.outcome.success.payloads ?? [];
+        return payload ? this.decode(payload as Payload) : null;
+      }
+    }
+    return null;
+  }
+
+  private async decode(payload: Payload): Promise<PilotState> {
+    const [decoded] = this.codec ? await this.codec.decode([payload]) : [payload];
+    return defaultPayloadConverter.fromPayload<PilotState>(decoded!);
+  }
+}

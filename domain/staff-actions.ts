@@ -1,0 +1,307 @@
+/**
+ * Every staff action on a pilot, declared once. The key is the action's wire name: the name of its
+ * Temporal Update, recorded in every history that ever received it, so it never changes. From the
+ * same entry the workflow registers its handler and validator, and the API derives the route, the
+ * roles it admits, its OpenAPI operation and its request schema.
+ *
+ * Guards are pure: (state, call, input, now) → a refusal or null. The workflow runs them in the
+ * Update's validator, so a refused action leaves no trace in history.
+ */
+import type { z } from 'zod';
+import { expectedPdfName, formIssuesAgainst } from './application-form';
+import type { Call } from './call';
+import type { RefusalCode } from './errors';
+import {
+  ENDED_PHASES,
+  ExpertScore,
+  Extension,
+  FinalReport,
+  IntegrityFlag,
+  MidtermReport,
+  Objection,
+  Rectification,
+  ReviewDecision,
+  Submission,
+  TrancheConfirmation,
+  Verdict,
+  Withdrawal,
+  acting,
+  type Acting,
+  type PilotState,
+  type Role,
+} from './pilot';
+
+export interface Refusal {
+  code: RefusalCode;
+  detail?: string;
+}
+
+export type Guard<I> = (state: PilotState, call: Call, input: I, now: number) => Refusal | null;
+
+/** Who may do what: the roles of the notice's actors. */
+export const READERS: readonly Role[] = ['staff', 'reviewer', 'finance', 'auditor', 'admin'];
+export const STAFF: readonly Role[] = ['staff', 'admin'];
+export const REVIEWERS: readonly Role[] = ['reviewer', 'admin'];
+export const FINANCE: readonly Role[] = ['finance', 'admin'];
+export const AUDIT: readonly Role[] = ['auditor', 'staff', 'admin'];
+
+export interface StaffAction<S extends z.ZodType = z.ZodType> {
+  /** The input, without the actor (every action carries one). */
+  schema: S;
+  guard: Guard<z.output<S>>;
+  /**
+   * The action moves the lifecycle on: its answer waits until the lifecycle has acted on it.
+   * Otherwise the handler's own effects are the whole action.
+   */
+  drives: boolean;
+  /** Allowed after the pilot's story ended (finance still confirms what was instructed). */
+  afterEnd?: boolean;
+  route: {
+    /** Under /pilots/:pilotId/; `:name` segments are input fields taken from the path. */
+    path: string;
+    roles: readonly Role[];
+    /** "中文 / English" */
+    summary: string;
+    /** The input arrives as multipart/form-data (the sealed PDF) and the API builds it. */
+    multipart?: true;
+  };
+}
+
+const refusal = (code: RefusalCode, detail?: string): Refusal => (detail === undefined ? { code } : { code, detail });
+const action = <S extends z.ZodType>(entry: StaffAction<S>): StaffAction<S> => entry;
+const reviewOpen = (state: PilotState) => state.phase === 'submitted' || state.phase === 'under_review';
+const wrongPhase = (state: PilotState) => refusal('WRONG_PHASE', state.phase);
+
+/** The due date an extension would move, if that step is what the pilot waits for now. */
+export function pendingDue(state: PilotState, which: Extension['which']): string | null {
+  if (which === 'midterm-report') return state.phase === 'in_progress' ? state.due.midtermReport : null;
+  if (which === 'final-report') {
+    return state.phase === 'midterm_passed' || state.phase === 'tail_withheld' ? state.due.finalReport : null;
+  }
+  return state.phase === 'acceptance_review' ? state.due.acceptance : null;
+}
+
+export const STAFF_ACTIONS = {
+  submit: action({
+    schema: Submission,
+    guard: (state, call, { form, pdf }, now) => {
+      if (now >= Date.parse(call.submissionDeadline)) return refusal('SUBMISSION_DEADLINE_PASSED');
+      if (state.phase !== 'registered' || state.submission) return refusal('ALREADY_SUBMITTED');
+      const issues = formIssuesAgainst(form, call, {
+        pilotUnitName: state.pilotUnit.name,
+        applicantUnitName: state.applicantUnit.name,
+        provincial: state.provincial,
+      });
+      if (issues.length) return refusal('VALIDATION_FAILED', issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+      if (pdf.fileName.normalize('NFC') !== expectedPdfName(state.applicantUnit.name)) return refusal('PDF_WRONG_NAME');
+      return null;
+    },
+    drives: true,
+    route: {
+      path: 'submission',
+      roles: STAFF,
+      summary: '提交申报书及盖章 PDF / Submit the application form with the sealed PDF',
+      multipart: true,
+    },
+  }),
+
+  recordExpertScore: action({
+    schema: ExpertScore,
+    guard: (state, _call, score) => {
+      if (state.phase === 'registered') return refusal('NOT_YET_SUBMITTED');
+      if (!reviewOpen(state)) return refusal('ALREADY_DECIDED');
+      // 回避: an expert from the applicant's own province does not score it.
+      if (score.expert.province === state.province)
+        return refusal('EXPERT_CONFLICT_OF_INTEREST', score.expert.province);
+      if (state.expertScores.some((s) => s.expert.id === score.expert.id)) return refusal('EXPERT_ALREADY_SCORED');
+      return null;
+    },
+    drives: false,
+    route: {
+      path: 'expert-scores',
+      roles: REVIEWERS,
+      summary: '专家评分（本省专家回避）/ An expert’s score (experts from the applicant’s province recuse)',
+    },
+  }),
+
+  decideReview: action({
+    schema: ReviewDecision,
+    guard: (state, call, decision) => {
+      if (state.phase === 'registered') return refusal('NOT_YET_SUBMITTED');
+      if (!reviewOpen(state) || state.review) return refusal('ALREADY_DECIDED');
+      if (state.expertScores.length < call.review.minExpertScores) {
+        return refusal('NOT_ENOUGH_EXPERT_SCORES', `${state.expertScores.length}/${call.review.minExpertScores}`);
+      }
+      if (
+        decision.outcome === 'approved' &&
+        (decision.amountFen < call.funding.minFen || decision.amountFen > call.funding.maxFen)
+      ) {
+        return refusal('AMOUNT_OUT_OF_RANGE', `${call.funding.minFen}–${call.funding.maxFen} fen`);
+      }
+      return null;
+    },
+    drives: true,
+    route: {
+      path: 'review-decision',
+      roles: STAFF,
+      summary: '评审结论：立项（核定经费）或不予立项 / Panel decision: approve with an amount, or reject',
+    },
+  }),
+
+  raiseObjection: action({
+    schema: Objection,
+    guard: (state, _call, _objection, now) => {
+      const notice = state.publicNotice;
+      if (state.phase !== 'public_notice' || !notice || now >= Date.parse(notice.endsAt)) {
+        return refusal('NOT_IN_PUBLIC_NOTICE');
+      }
+      if (state.objections.length > notice.objectionsBefore) return refusal('NOT_IN_PUBLIC_NOTICE', 'already objected');
+      return null;
+    },
+    drives: true,
+    route: { path: 'objections', roles: STAFF, summary: '公示期内的异议 / An objection during the public notice' },
+  }),
+
+  confirmTranche: action({
+    schema: TrancheConfirmation,
+    guard: (state, _call, { tranche }) => {
+      const t = state.tranches?.[tranche];
+      if (!t || t.status === 'pending' || t.status === 'withheld') return refusal('TRANCHE_NOT_ISSUED');
+      if (t.status === 'confirmed') return refusal('TRANCHE_ALREADY_CONFIRMED');
+      return null;
+    },
+    drives: false,
+    afterEnd: true,
+    route: {
+      path: 'tranches/:tranche/confirmation',
+      roles: FINANCE,
+      summary: '财务确认拨款已执行 / Finance confirms a payment instruction was executed',
+    },
+  }),
+
+  submitMidtermReport: action({
+    schema: MidtermReport,
+    guard: (state) => (state.phase !== 'in_progress' || state.midtermReport ? wrongPhase(state) : null),
+    drives: true,
+    route: { path: 'midterm-report', roles: STAFF, summary: '中期报告 / Midterm report received' },
+  }),
+
+  evaluateMidterm: action({
+    schema: Verdict,
+    guard: (state) => (state.phase !== 'midterm_review' || state.midtermEvaluation ? wrongPhase(state) : null),
+    drives: true,
+    route: { path: 'midterm-evaluation', roles: REVIEWERS, summary: '中期评审结论 / Midterm evaluation result' },
+  }),
+
+  submitFinalReport: action({
+    schema: FinalReport,
+    guard: (state) =>
+      (state.phase !== 'midterm_passed' && state.phase !== 'tail_withheld') || state.finalReport
+        ? wrongPhase(state)
+        : null,
+    drives: true,
+    route: {
+      path: 'final-report',
+      roles: STAFF,
+      summary: '结项报告（试点报告、典型案例、制度创新）/ Final report',
+    },
+  }),
+
+  decideAcceptance: action({
+    schema: Verdict,
+    // One verdict per round: the round's verdict closes it until a rectification opens the next.
+    guard: (state) =>
+      state.phase !== 'acceptance_review' || state.acceptances.length > state.rectifications.length
+        ? wrongPhase(state)
+        : null,
+    drives: true,
+    route: { path: 'acceptance', roles: REVIEWERS, summary: '结项验收结论 / Final acceptance result' },
+  }),
+
+  submitRectification: action({
+    schema: Rectification,
+    guard: (state) =>
+      state.phase !== 'rectifying' || state.rectifications.length >= state.acceptances.length
+        ? wrongPhase(state)
+        : null,
+    drives: true,
+    route: { path: 'rectification', roles: STAFF, summary: '整改报告 / Rectification report' },
+  }),
+
+  extendDueDate: action({
+    schema: Extension,
+    guard: (state, _call, { which, until }, now) => {
+      const current = pendingDue(state, which);
+      if (!current) return refusal('NOTHING_TO_EXTEND', which);
+      if (Date.parse(until) <= Math.max(Date.parse(current), now)) return refusal('EXTENSION_NOT_LATER');
+      return null;
+    },
+    drives: false,
+    route: {
+      path: 'extensions',
+      roles: STAFF,
+      summary: '延期（中期报告、结项报告、验收）/ Move a due date, with a reason',
+    },
+  }),
+
+  withdraw: action({
+    schema: Withdrawal,
+    guard: () => null,
+    drives: false,
+    route: { path: 'withdrawal', roles: STAFF, summary: '撤销试点 / Withdraw the pilot, with a reason' },
+  }),
+
+  flagIntegrity: action({
+    schema: IntegrityFlag,
+    guard: () => null,
+    drives: false,
+    route: { path: 'integrity-flag', roles: STAFF, summary: '弄虚作假认定 / Flag false material' },
+  }),
+};
+
+export type StaffActionName = keyof typeof STAFF_ACTIONS;
+export type StaffActionInput<N extends StaffActionName> = z.output<(typeof STAFF_ACTIONS)[N]['schema']>;
+export const STAFF_ACTION_NAMES = Object.keys(STAFF_ACTIONS) as StaffActionName[];
+
+/** One entry, typed by its name (TypeScript cannot narrow the table by a generic key). */
+export function staffAction<N extends StaffActionName>(name: N): StaffAction<z.ZodType<StaffActionInput<N>>> {
+  return STAFF_ACTIONS[name] as unknown as StaffAction<z.ZodType<StaffActionInput<N>>>;
+}
+
+/**
+ * The whole check of an action that parsed: the phases in which no action is taken any more, then
+ * the action's own guard.
+ */
+export function refusalOf<N extends StaffActionName>(
+  name: N,
+  state: PilotState,
+  call: Call,
+  input: StaffActionInput<N>,
+  now: number,
+): Refusal | null {
+  const entry = staffAction(name);
+  if (ENDED_PHASES.includes(state.phase) && !entry.afterEnd) {
+    return refusal(state.phase === 'expired' ? 'SUBMISSION_DEADLINE_PASSED' : 'PILOT_ENDED');
+  }
+  return entry.guard(state, call, input, now);
+}
+
+/**
+ * The shape check every action's input gets before its guard: updates can come from any client
+ * (the CLI, scripts), not only the API, so the workflow checks shapes itself.
+ */
+export function parseActing<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): { ok: true; value: Acting<z.output<S>> } | { ok: false; refusal: Refusal } {
+  // PostgreSQL cannot store NUL in text: refuse it here rather than in a retried activity.
+  if (JSON.stringify(input ?? null).includes('\\u0000')) {
+    return { ok: false, refusal: refusal('VALIDATION_FAILED', 'NUL characters are not allowed') };
+  }
+  const parsed = acting(schema).safeParse(input);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');
+    return { ok: false, refusal: refusal('VALIDATION_FAILED', where) };
+  }
+  return { ok: true, value: parsed.data as Acting<z.output<S>> };
+}

@@ -1,0 +1,129 @@
+/**
+ * The pilot workflow's side of every staff action: the validator runs the action's guard from
+ * `domain/staff-actions.ts` (a refused action leaves no event in history); the handler stores the
+ * accepted input and, for actions that drive the lifecycle, answers once the lifecycle has acted
+ * on it, so the answer shows the consequences.
+ */
+import { ApplicationFailure, currentUpdateInfo, setHandler } from '@temporalio/workflow';
+import { bilingual } from '../../domain/errors';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { Acting, Done, PilotState } from '../../domain/pilot';
+import {
+  STAFF_ACTION_NAMES,
+  parseActing,
+  pendingDue,
+  refusalOf,
+  staffAction,
+  type Refusal,
+  type StaffActionInput,
+  type StaffActionName,
+} from '../../domain/staff-actions';
+import type { PilotEffects } from './effects';
+import { pilotStateQuery, staffUpdates } from './messages';
+
+type Accept = { [N in StaffActionName]: (input: StaffActionInput<N>, done: Done) => void | Promise<void> };
+
+/** What each accepted action changes; the lifecycle in `pilot.ts` acts on the rest. */
+function acceptors(life: PilotEffects): Accept {
+  const { state } = life;
+  return {
+    submit: (submission, done) => {
+      state.submission = { ...submission, ...done };
+    },
+    recordExpertScore: async (score, done) => {
+      state.expertScores.push({ ...score, ...done });
+      state.phase = 'under_review';
+      await life.record(`expert-score:${score.expert.id}:${state.objections.length}`, done, score.comment);
+    },
+    decideReview: (decision, done) => {
+      state.review = { ...decision, ...done };
+    },
+    raiseObjection: (objection, done) => {
+      state.objections.push({ ...objection, ...done });
+    },
+    confirmTranche: ({ tranche, reference }, done) => life.confirmTranche(tranche, reference, done),
+    submitMidtermReport: (report, done) => {
+      state.midtermReport = { ...report, ...done };
+    },
+    evaluateMidterm: (verdict, done) => {
+      state.midtermEvaluation = { ...verdict, ...done };
+    },
+    submitFinalReport: (report, done) => {
+      state.finalReport = { ...report, ...done };
+    },
+    decideAcceptance: (verdict, done) => {
+      state.acceptances.push({ ...verdict, ...done, round: state.rectifications.length });
+    },
+    submitRectification: (rectification, done) => {
+      state.rectifications.push({ ...rectification, ...done, round: state.rectifications.length + 1 });
+    },
+    extendDueDate: async (extension, done) => {
+      const from = pendingDue(state, extension.which);
+      const key =
+        extension.which === 'midterm-report'
+          ? 'midtermReport'
+          : extension.which === 'final-report'
+            ? 'finalReport'
+            : 'acceptance';
+      state.due[key] = extension.until;
+      if (state.waitingFor) state.waitingFor.until = extension.until;
+      state.extensions.push({ ...extension, ...done, from });
+      await life.record(`extended:${extension.which}:${state.extensions.length}`, done, extension.reason);
+    },
+    withdraw: async ({ reason }, done) => {
+      state.phase = 'withdrawn';
+      state.ending = { kind: 'withdrawn', reason, ...done };
+      state.waitingFor = null;
+      await life.withholdPending(reason);
+      await life.record('withdrawn', done, reason);
+    },
+    flagIntegrity: async ({ reason }, done) => {
+      state.phase = 'integrity_failed'; // 弄虚作假
+      state.ending = { kind: 'integrity_failed', reason, ...done };
+      state.waitingFor = null;
+      await life.flagUnitIntegrity(reason, done);
+      await life.withholdPending(reason);
+      await life.record('integrity-failed', done, reason);
+    },
+  };
+}
+
+/** Registers the state query and one Update handler per entry of the staff-action table. */
+export function registerStaffActions(life: PilotEffects): void {
+  setHandler(pilotStateQuery, () => life.state);
+  const accept = acceptors(life);
+  for (const name of STAFF_ACTION_NAMES) register(name, life, accept);
+}
+
+function register<N extends StaffActionName>(name: N, life: PilotEffects, accept: Accept): void {
+  const entry = staffAction(name);
+  setHandler(
+    staffUpdates[name] as UpdateDefinition<PilotState, [Acting<StaffActionInput<N>>]>,
+    async (input) => {
+      const { actor, ...rest } = input;
+      const before = life.mark();
+      // Validators do not run on replay; parsing here also stores the normalised input (trimmed, UTC).
+      const parsed = entry.schema.parse(rest);
+      await accept[name](parsed, { at: life.now(), by: actor, updateId: currentUpdateInfo()?.id });
+      if (entry.drives) await life.afterSettled(before);
+      return life.state;
+    },
+    {
+      validator: (input) => {
+        const parsed = parseActing(entry.schema, input);
+        if (!parsed.ok) refuse(parsed.refusal);
+        const refusal = refusalOf(name, life.state, life.call, parsed.value, Date.now());
+        if (refusal) refuse(refusal);
+      },
+    },
+  );
+}
+
+function refuse({ code, detail }: Refusal): never {
+  throw ApplicationFailure.create({
+    type: code,
+    message: bilingual(code, detail),
+    details: detail === undefined ? [] : [detail],
+    nonRetryable: true,
+  });
+}
