@@ -1,13 +1,13 @@
 import { Context } from '@temporalio/activity';
 import type { Prisma } from '../generated/prisma/client';
-import type { Db } from '../lib/db';
+import type { DbClient } from '../lib/db';
 
 /**
  * One audit row for an automatic action (a notice sent, a tranche withheld), written once per
  * (pilot, step) and linked to the workflow run and the activity that did it.
  */
 export async function auditAutomaticAction(
-  db: Db,
+  db: DbClient,
   pilotId: string,
   step: string,
   data: Prisma.InputJsonValue,

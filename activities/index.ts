@@ -1,20 +1,19 @@
 import type { Db } from '../lib/db';
-import type { Mailer } from '../lib/mailer';
 import { createIntegrityActivities } from './integrity';
 import { createNoticeActivities } from './notices';
 import { createPaymentActivities } from './payments';
 import { createPilotRecordActivities } from './pilot-records';
 
+/** Activities only write the database; the outbox relay (lib/outbox-relay.ts) sends the mail. */
 export interface ActivityDeps {
   db: Db;
-  mailer: Mailer;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createPilotRecordActivities(deps.db),
     ...createPaymentActivities(deps.db),
-    ...createNoticeActivities(deps.db, deps.mailer),
+    ...createNoticeActivities(deps.db),
     ...createIntegrityActivities(deps.db),
   };
 }

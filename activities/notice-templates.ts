@@ -58,6 +58,12 @@ const STEPS: Record<ReminderStep, { zh: string; en: string; todoZh: string; todo
     todoZh: '请在整改期限内提交整改报告，逾期视为未通过验收。',
     todoEn: 'Submit the rectification report in time; missing it leaves the pilot not closed.',
   },
+  reclaim: {
+    zh: '经费追回',
+    en: 'reclaim of paid funds',
+    todoZh: '请追回已拨付的经费，到账后在系统中办结并附凭证号。',
+    todoEn: 'Reclaim the paid funds and close the reclaim with the reference once they have arrived.',
+  },
   'finance-confirmation': {
     zh: '拨款执行确认',
     en: 'confirmation of payment execution',
@@ -108,6 +114,46 @@ export function renderNotice(notice: Notice): { subject: string; text: string } 
           head +
           `拨款 Tranche: ${tranche.zh} / ${tranche.en}\n金额 Amount: ${formatYuan(content.amountFen)} 元 (CNY)\n` +
           `原因 Reason: ${content.reason}\n\n该笔经费不予拨付。\nThis tranche will not be paid.\n` +
+          foot,
+      };
+    }
+    case 'instruction-voided': {
+      const tranche = TRANCHE[content.tranche];
+      return {
+        subject: `【拨款指令作废】${tranche.zh} ${formatYuan(content.amountFen)} 元：${notice.pilotName} / Payment instruction voided`,
+        text:
+          head +
+          `拨款 Tranche: ${tranche.zh} / ${tranche.en}\n金额 Amount: ${formatYuan(content.amountFen)} 元 (CNY)\n` +
+          `原因 Reason: ${content.reason}\n\n财务已将该拨款指令作废，该笔经费不会拨付。\n` +
+          'Finance voided this payment instruction; the tranche will not be paid.\n' +
+          foot,
+      };
+    }
+    case 'instruction-open-after-end': {
+      const tranche = TRANCHE[content.tranche];
+      return {
+        subject: `【请处理拨款指令】${tranche.zh} ${formatYuan(content.amountFen)} 元：${notice.pilotName} / Open payment instruction of an ended pilot`,
+        text:
+          head +
+          `拨款 Tranche: ${tranche.zh} / ${tranche.en}\n金额 Amount: ${formatYuan(content.amountFen)} 元 (CNY)\n` +
+          `试点状态 Pilot: ${content.ending}\n\n` +
+          '该试点已终止，而该笔拨款指令尚未确认。已执行的，请确认并附凭证号；未执行的，请作废该指令并说明原因。\n' +
+          'The pilot has ended while this instruction is open. If it was executed, confirm it with its reference; ' +
+          'if not, void it with a reason.\n' +
+          foot,
+      };
+    }
+    case 'reclaim-opened': {
+      const tranche = TRANCHE[content.tranche];
+      return {
+        subject: `【经费追回】${tranche.zh} ${formatYuan(content.amountFen)} 元：${notice.pilotName} / Reclaim of a paid tranche`,
+        text:
+          head +
+          `拨款 Tranche: ${tranche.zh} / ${tranche.en}\n追回金额 Amount to reclaim: ${formatYuan(content.amountFen)} 元 (CNY)\n` +
+          `原因 Reason: ${content.reason}\n\n` +
+          '该试点经认定存在弄虚作假，已拨付的经费应予追回。追回到账后，请在系统中办结并附凭证号。\n' +
+          'The pilot was found to have submitted false material; the paid amount is to be reclaimed. ' +
+          'Close the reclaim with the reference of the repayment once it has arrived.\n' +
           foot,
       };
     }

@@ -1,29 +1,47 @@
+/**
+ * The payment ledger (拨款台账). Every write is one transaction with its audit row and the notice
+ * it causes, so ledger, audit trail and outbox never disagree; and every write is idempotent
+ * (keyed by pilot + tranche + purpose), so Temporal may retry it after any crash.
+ */
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Notice } from '../domain/notice';
 import type { Actor, Tranche } from '../domain/pilot';
-import type { Db } from '../lib/db';
+import type { Db, DbClient } from '../lib/db';
 import { auditAutomaticAction } from './audit';
+import { enqueueNotice } from './outbox';
 
 export interface TrancheInstruction {
   pilotId: string;
   callId: string;
   tranche: Tranche;
   amountFen: number;
+  /** Queued in the same transaction (absent for workflows that send it as a separate step). */
+  notice?: Notice;
+}
+
+type Purpose = 'payment' | 'reclaim';
+const key = (pilotId: string, tranche: Tranche, purpose: Purpose) => ({
+  pilotId_tranche_purpose: { pilotId, tranche, purpose },
+});
+
+/** The ledger disagrees with what the workflow asks: never retried, visible in history and logs. */
+function mismatch(message: string, details: Record<string, unknown>): ApplicationFailure {
+  return ApplicationFailure.create({ message, type: 'LEDGER_MISMATCH', nonRetryable: true, details: [details] });
 }
 
 export function createPaymentActivities(db: Db) {
-  /** The ledger row for a pilot's tranche is unique: whoever writes it first decides, once. */
-  async function ensureEntry(
+  /** The payment row for a pilot's tranche is unique: whoever writes it first decides, once. */
+  async function ensurePayment(
+    tx: DbClient,
     entry: { pilotId: string; callId: string; tranche: Tranche; amountFen: number },
     kind: 'instruction' | 'withholding',
     reason: string | null,
   ) {
-    await db.ledgerEntry.createMany({
-      data: { ...entry, kind, reason, status: kind === 'instruction' ? 'issued' : 'withheld' },
+    await tx.ledgerEntry.createMany({
+      data: { ...entry, purpose: 'payment', kind, reason, status: kind === 'instruction' ? 'issued' : 'withheld' },
       skipDuplicates: true,
     });
-    const row = await db.ledgerEntry.findUniqueOrThrow({
-      where: { pilotId_tranche: { pilotId: entry.pilotId, tranche: entry.tranche } },
-    });
+    const row = await tx.ledgerEntry.findUniqueOrThrow({ where: key(entry.pilotId, entry.tranche, 'payment') });
     if (row.kind !== kind || row.amountFen !== entry.amountFen) {
       // Never pay what was withheld, nor a different amount than first instructed.
       throw ApplicationFailure.nonRetryable(
@@ -35,48 +53,152 @@ export function createPaymentActivities(db: Db) {
   }
 
   return {
-    /** 拨款指令: writes the instruction to pay a tranche, exactly once per pilot and tranche. */
-    async issuePaymentInstruction(instruction: TrancheInstruction) {
-      const result = await ensureEntry(instruction, 'instruction', null);
-      await auditAutomaticAction(db, instruction.pilotId, `instruction-issued:${instruction.tranche}`, {
-        tranche: instruction.tranche,
-        amountFen: instruction.amountFen,
-        ledgerEntryId: result.ledgerEntryId,
+    /** 拨款指令: the instruction to pay a tranche, exactly once per pilot and tranche. */
+    async issuePaymentInstruction({ notice, ...instruction }: TrancheInstruction) {
+      return db.$transaction(async (tx) => {
+        const result = await ensurePayment(tx, instruction, 'instruction', null);
+        await auditAutomaticAction(tx, instruction.pilotId, `instruction-issued:${instruction.tranche}`, {
+          tranche: instruction.tranche,
+          amountFen: instruction.amountFen,
+          ledgerEntryId: result.ledgerEntryId,
+        });
+        if (notice) await enqueueNotice(tx, notice);
+        return result;
       });
-      return result;
     },
 
     /** 不予拨付: records that a tranche will not be paid, and why. */
-    async withholdTranche(withholding: Omit<TrancheInstruction, 'callId'> & { reason: string }) {
-      const pilot = await db.pilot.findUniqueOrThrow({ where: { id: withholding.pilotId }, select: { callId: true } });
-      const { reason, ...entry } = withholding;
-      const result = await ensureEntry({ ...entry, callId: pilot.callId }, 'withholding', reason);
-      await auditAutomaticAction(
-        db,
-        withholding.pilotId,
-        `tranche-withheld:${withholding.tranche}`,
-        { tranche: withholding.tranche, amountFen: withholding.amountFen, ledgerEntryId: result.ledgerEntryId },
-        reason,
-      );
-      return result;
+    async withholdTranche({ notice, reason, ...entry }: Omit<TrancheInstruction, 'callId'> & { reason: string }) {
+      return db.$transaction(async (tx) => {
+        const pilot = await tx.pilot.findUniqueOrThrow({ where: { id: entry.pilotId }, select: { callId: true } });
+        const result = await ensurePayment(tx, { ...entry, callId: pilot.callId }, 'withholding', reason);
+        await auditAutomaticAction(
+          tx,
+          entry.pilotId,
+          `tranche-withheld:${entry.tranche}`,
+          { tranche: entry.tranche, amountFen: entry.amountFen, ledgerEntryId: result.ledgerEntryId },
+          reason,
+        );
+        if (notice) await enqueueNotice(tx, notice);
+        return result;
+      });
     },
 
+    /**
+     * Finance confirmed the instruction was executed. Only an issued instruction of this amount
+     * can be confirmed; anything else fails loudly, never as a silent update of no row.
+     */
     async recordTrancheConfirmation(confirmation: {
       pilotId: string;
       tranche: Tranche;
       reference: string;
       confirmedBy: Actor;
       at: string;
+      /** Absent in workflows that started before amounts were checked. */
+      amountFen?: number;
     }) {
-      await db.ledgerEntry.updateMany({
-        where: { pilotId: confirmation.pilotId, tranche: confirmation.tranche, kind: 'instruction', status: 'issued' },
+      const { pilotId, tranche, reference, amountFen } = confirmation;
+      await db.$transaction(async (tx) => {
+        const { count } = await tx.ledgerEntry.updateMany({
+          where: {
+            pilotId,
+            tranche,
+            purpose: 'payment',
+            kind: 'instruction',
+            status: 'issued',
+            ...(amountFen === undefined ? {} : { amountFen }),
+          },
+          data: {
+            status: 'confirmed',
+            confirmationRef: reference,
+            confirmedBy: confirmation.confirmedBy.id,
+            confirmedAt: new Date(confirmation.at),
+          },
+        });
+        if (count === 1) return;
+        const row = await tx.ledgerEntry.findUnique({ where: key(pilotId, tranche, 'payment') });
+        // A retry of this very confirmation after its commit: already done.
+        if (row?.status === 'confirmed' && row.confirmationRef === reference) return;
+        throw mismatch(`no issued instruction of ${amountFen ?? '?'} fen for ${pilotId}/${tranche} to confirm`, {
+          pilotId,
+          tranche,
+          amountFen,
+          ledger: row ? { kind: row.kind, status: row.status, amountFen: row.amountFen } : null,
+        });
+      });
+    },
+
+    /** 作废: an instruction that was not executed will never be; the office is told in the same step. */
+    async voidPaymentInstruction(voiding: {
+      pilotId: string;
+      tranche: Tranche;
+      amountFen: number;
+      reason: string;
+      voidedBy: Actor;
+      at: string;
+      notice: Notice;
+    }) {
+      const { pilotId, tranche, amountFen, reason } = voiding;
+      await db.$transaction(async (tx) => {
+        const { count } = await tx.ledgerEntry.updateMany({
+          where: { pilotId, tranche, purpose: 'payment', kind: 'instruction', status: 'issued', amountFen },
+          data: { status: 'voided', voidedBy: voiding.voidedBy.id, voidedAt: new Date(voiding.at), voidReason: reason },
+        });
+        if (count === 0) {
+          const row = await tx.ledgerEntry.findUnique({ where: key(pilotId, tranche, 'payment') });
+          if (row?.status === 'voided' && row.voidReason === reason) return;
+          throw mismatch(`no issued instruction of ${amountFen} fen for ${pilotId}/${tranche} to void`, {
+            pilotId,
+            tranche,
+            amountFen,
+            ledger: row ? { kind: row.kind, status: row.status, amountFen: row.amountFen } : null,
+          });
+        }
+        await auditAutomaticAction(tx, pilotId, `instruction-voided:${tranche}`, { tranche, amountFen }, reason);
+        await enqueueNotice(tx, voiding.notice);
+      });
+    },
+
+    /** 追回: a paid tranche of a pilot that submitted false material is to be paid back. */
+    async openReclaim(reclaim: {
+      pilotId: string;
+      callId: string;
+      tranche: Tranche;
+      amountFen: number;
+      reason: string;
+      notice: Notice;
+    }) {
+      const { pilotId, callId, tranche, amountFen, reason } = reclaim;
+      await db.$transaction(async (tx) => {
+        await tx.ledgerEntry.createMany({
+          data: { pilotId, callId, tranche, amountFen, reason, purpose: 'reclaim', kind: 'reclaim', status: 'open' },
+          skipDuplicates: true,
+        });
+        const row = await tx.ledgerEntry.findUniqueOrThrow({ where: key(pilotId, tranche, 'reclaim') });
+        if (row.amountFen !== amountFen) {
+          throw mismatch(`a reclaim of ${row.amountFen} fen exists for ${pilotId}/${tranche}`, { pilotId, tranche });
+        }
+        await auditAutomaticAction(tx, pilotId, `reclaim-opened:${tranche}`, { tranche, amountFen }, reason);
+        await enqueueNotice(tx, reclaim.notice);
+      });
+    },
+
+    /** Finance closes a reclaim with the reference of the repayment. */
+    async closeReclaim(closing: { pilotId: string; tranche: Tranche; reference: string; closedBy: Actor; at: string }) {
+      const { pilotId, tranche, reference } = closing;
+      const { count } = await db.ledgerEntry.updateMany({
+        where: { pilotId, tranche, purpose: 'reclaim', status: 'open' },
         data: {
-          status: 'confirmed',
-          confirmationRef: confirmation.reference,
-          confirmedBy: confirmation.confirmedBy.id,
-          confirmedAt: new Date(confirmation.at),
+          status: 'closed',
+          confirmationRef: reference,
+          confirmedBy: closing.closedBy.id,
+          confirmedAt: new Date(closing.at),
         },
       });
+      if (count === 1) return;
+      const row = await db.ledgerEntry.findUnique({ where: key(pilotId, tranche, 'reclaim') });
+      if (row?.status === 'closed' && row.confirmationRef === reference) return;
+      throw mismatch(`no open reclaim for ${pilotId}/${tranche}`, { pilotId, tranche, ledger: row?.status ?? null });
     },
   };
 }

@@ -29,7 +29,8 @@ function pilotRow(state: PilotState) {
     registeredAt: new Date(state.registeredAt),
     submittedAt: state.submission ? new Date(state.submission.at) : null,
     decidedAt: state.review ? new Date(state.review.at) : null,
-    closedAt: state.phase === 'closed' ? new Date(state.updatedAt) : null,
+    // The time of the acceptance that closed it (结项), whatever is written later.
+    closedAt: closedAt(state),
     stateVersion: state.version,
   };
 }
@@ -45,14 +46,11 @@ export function createPilotRecordActivities(db: Db) {
       const runId = workflowExecution?.runId ?? '';
       const row = pilotRow(state);
       await db.$transaction(async (tx) => {
-        const existing = await tx.pilot.findUnique({
-          where: { id: state.pilotId },
-          select: { stateVersion: true },
-        });
-        if (!existing) {
-          await tx.pilot.create({ data: { id: state.pilotId, ...row } });
-        } else if (existing.stateVersion < state.version) {
-          await tx.pilot.update({ where: { id: state.pilotId }, data: row });
+        // One statement each, conditional on the version: two steps' writes racing (or a retry
+        // arriving late) never take the row back to an older state.
+        const { count } = await tx.pilot.createMany({ data: { id: state.pilotId, ...row }, skipDuplicates: true });
+        if (count === 0) {
+          await tx.pilot.updateMany({ where: { id: state.pilotId, stateVersion: { lt: state.version } }, data: row });
         }
         await tx.auditEvent.createMany({
           data: {
@@ -73,6 +71,12 @@ export function createPilotRecordActivities(db: Db) {
       });
     },
   };
+}
+
+function closedAt(state: PilotState): Date | null {
+  if (state.phase !== 'closed') return null;
+  const passed = state.acceptances.find((a) => a.outcome === 'passed');
+  return new Date(passed?.at ?? state.updatedAt);
 }
 
 /** What an auditor needs to read the step without the workflow: no contacts, no documents. */

@@ -45,6 +45,17 @@ export const refusals = {
   NOT_IN_PUBLIC_NOTICE: { zh: '评审结果不在公示期内', en: 'The review result is not in its public-notice period' },
   TRANCHE_NOT_ISSUED: { zh: '该笔拨款指令尚未下达', en: 'No payment instruction has been issued for this tranche' },
   TRANCHE_ALREADY_CONFIRMED: { zh: '该笔拨款已确认执行', en: 'This tranche has already been confirmed' },
+  TRANCHE_VOIDED: { zh: '该笔拨款指令已作废', en: 'This payment instruction has been voided' },
+  TRANCHE_BUSY: {
+    zh: '该笔拨款正在处理中，请稍后重试',
+    en: 'This tranche is being processed; try again shortly',
+  },
+  LEDGER_MISMATCH: {
+    zh: '拨款台账与该操作不符（无对应指令或金额不同），未作任何更改',
+    en: 'The payment ledger does not match this action (no such instruction, or another amount); nothing was changed',
+  },
+  RECLAIM_NOT_OPEN: { zh: '该笔经费没有待追回的记录', en: 'No reclaim is open for this tranche' },
+  RECLAIM_ALREADY_CLOSED: { zh: '该笔经费的追回已办结', en: 'The reclaim of this tranche is already closed' },
   NOTHING_TO_EXTEND: {
     zh: '该期限当前不在等待中，无法延期',
     en: 'This due date is not pending, so it cannot be moved',

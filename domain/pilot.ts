@@ -70,6 +70,14 @@ export type Tranche = z.infer<typeof Tranche>;
 export const TrancheConfirmation = z.object({ tranche: Tranche, reference: Reference });
 export type TrancheConfirmation = z.infer<typeof TrancheConfirmation>;
 
+/** Finance voids an instruction that was not executed (作废), with the reason. */
+export const TrancheVoid = z.object({ tranche: Tranche, reason: Reason });
+export type TrancheVoid = z.infer<typeof TrancheVoid>;
+
+/** Finance closes the reclaim (追回) of a paid tranche, with the reference of the repayment. */
+export const ReclaimClosure = z.object({ tranche: Tranche, reference: Reference });
+export type ReclaimClosure = z.infer<typeof ReclaimClosure>;
+
 export const MidtermReport = z.object({ reference: Reference });
 export type MidtermReport = z.infer<typeof MidtermReport>;
 
@@ -100,7 +108,7 @@ export type IntegrityFlag = z.infer<typeof IntegrityFlag>;
 
 /** Every staff action reaches the workflow with its actor. */
 export function acting<T extends z.ZodType>(action: T) {
-  return z.intersection(action, z.object({ actor: Actor }));
+  return z.intersection(action, z.object({ actor: Actor, requestedAt: z.iso.datetime().optional() }));
 }
 export type Acting<T> = T & { actor: Actor; requestedAt?: string };
 
@@ -145,10 +153,24 @@ export interface Done {
 
 export interface TrancheState {
   amountFen: number;
-  status: 'pending' | 'issued' | 'confirmed' | 'withheld';
+  /**
+   * pending → issued (its ledger row exists) → confirmed (executed) or voided (never executed);
+   * or pending → withheld.
+   */
+  status: 'pending' | 'issued' | 'confirmed' | 'voided' | 'withheld';
   issuedAt: string | null;
   confirmation: (Done & { reference: string }) | null;
   withheld: { at: string; reason: string } | null;
+  voided?: (Done & { reason: string }) | null;
+  /** 追回: the paid amount of a pilot found to have submitted false material, until finance closes it. */
+  reclaim?: {
+    amountFen: number;
+    openedAt: string;
+    reason: string;
+    closed: (Done & { reference: string }) | null;
+  } | null;
+  /** A ledger write for this tranche is under way: other money actions on it wait (409). */
+  inFlight?: 'instruct' | 'confirm' | 'void' | 'reclaim' | null;
 }
 
 export interface PilotStart {

@@ -22,13 +22,16 @@ import {
   Rectification,
   ReviewDecision,
   Submission,
+  ReclaimClosure,
   TrancheConfirmation,
+  TrancheVoid,
   Verdict,
   Withdrawal,
   acting,
   type Acting,
   type PilotState,
   type Role,
+  type Tranche,
 } from './pilot';
 
 export interface Refusal {
@@ -71,6 +74,16 @@ const refusal = (code: RefusalCode, detail?: string): Refusal => (detail === und
 const action = <S extends z.ZodType>(entry: StaffAction<S>): StaffAction<S> => entry;
 const reviewOpen = (state: PilotState) => state.phase === 'submitted' || state.phase === 'under_review';
 const wrongPhase = (state: PilotState) => refusal('WRONG_PHASE', state.phase);
+
+/** An instruction finance can still confirm or void: in the ledger, neither confirmed nor voided. */
+function openInstruction(state: PilotState, tranche: Tranche): Refusal | null {
+  const t = state.tranches?.[tranche];
+  if (!t || t.status === 'pending' || t.status === 'withheld') return refusal('TRANCHE_NOT_ISSUED');
+  if (t.status === 'confirmed') return refusal('TRANCHE_ALREADY_CONFIRMED');
+  if (t.status === 'voided') return refusal('TRANCHE_VOIDED');
+  if (t.inFlight) return refusal('TRANCHE_BUSY');
+  return null;
+}
 
 /** The due date an extension would move, if that step is what the pilot waits for now. */
 export function pendingDue(state: PilotState, which: Extension['which']): string | null {
@@ -164,18 +177,44 @@ export const STAFF_ACTIONS = {
 
   confirmTranche: action({
     schema: TrancheConfirmation,
-    guard: (state, _call, { tranche }) => {
-      const t = state.tranches?.[tranche];
-      if (!t || t.status === 'pending' || t.status === 'withheld') return refusal('TRANCHE_NOT_ISSUED');
-      if (t.status === 'confirmed') return refusal('TRANCHE_ALREADY_CONFIRMED');
-      return null;
-    },
+    guard: (state, _call, { tranche }) => openInstruction(state, tranche),
     drives: false,
     afterEnd: true,
     route: {
       path: 'tranches/:tranche/confirmation',
       roles: FINANCE,
       summary: '财务确认拨款已执行 / Finance confirms a payment instruction was executed',
+    },
+  }),
+
+  voidTranche: action({
+    schema: TrancheVoid,
+    // Confirm and void exclude each other: whichever the ledger took first stands.
+    guard: (state, _call, { tranche }) => openInstruction(state, tranche),
+    drives: false,
+    afterEnd: true,
+    route: {
+      path: 'tranches/:tranche/void',
+      roles: FINANCE,
+      summary: '作废未执行的拨款指令 / Finance voids a payment instruction that was not executed',
+    },
+  }),
+
+  closeReclaim: action({
+    schema: ReclaimClosure,
+    guard: (state, _call, { tranche }) => {
+      const reclaim = state.tranches?.[tranche].reclaim;
+      if (!reclaim) return refusal('RECLAIM_NOT_OPEN');
+      if (reclaim.closed) return refusal('RECLAIM_ALREADY_CLOSED');
+      if (state.tranches?.[tranche].inFlight) return refusal('TRANCHE_BUSY');
+      return null;
+    },
+    drives: false,
+    afterEnd: true,
+    route: {
+      path: 'tranches/:tranche/reclaim',
+      roles: FINANCE,
+      summary: '追回经费办结 / Finance closes the reclaim of a paid tranche, with its reference',
     },
   }),
 
@@ -303,5 +342,32 @@ export function parseActing<S extends z.ZodType>(
     const where = parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');
     return { ok: false, refusal: refusal('VALIDATION_FAILED', where) };
   }
+  // Handlers store the input exactly as recorded (they must not depend on today's schemas when
+  // they replay), so only an input already in its normal form is accepted: trimmed, instants in
+  // UTC, no unknown fields. The API always sends it so.
+  const differs = firstDifference(parsed.data, input);
+  if (differs !== null) {
+    return {
+      ok: false,
+      refusal: refusal('VALIDATION_FAILED', `${differs || 'input'}: not in normal form (trimmed, UTC, known fields)`),
+    };
+  }
   return { ok: true, value: parsed.data as Acting<z.output<S>> };
+}
+
+/** The path of the first place where two JSON values differ; null when they are equal. */
+function firstDifference(a: unknown, b: unknown, path = ''): string | null {
+  if (a === b) return null;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return path;
+  if (Array.isArray(a) !== Array.isArray(b)) return path;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const key of keys) {
+    const inner = firstDifference(
+      (a as Record<string, unknown>)[key],
+      (b as Record<string, unknown>)[key],
+      path ? `${path}.${key}` : key,
+    );
+    if (inner !== null) return inner;
+  }
+  return null;
 }

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { Duration, toMs, type DurationText } from '../domain/duration';
+
+const Millis = (fallback: DurationText) => Duration.default(fallback).transform(toMs);
 
 /** Process configuration from the environment, validated once at start. */
 const Env = z.object({
@@ -32,6 +35,12 @@ const Env = z.object({
    * start. Tests that restart worker processes set it so each start skips the webpack build.
    */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  /** The outbox relay (in every worker process): how often it looks for mail to deliver … */
+  OUTBOX_POLL_INTERVAL: Millis('1s'),
+  /** … the longest wait between two attempts while SMTP is away … */
+  OUTBOX_RETRY_MAX: Millis('5m'),
+  /** … and how long a claimed message stays with a relay that may have died mid-send. */
+  OUTBOX_LEASE: Millis('70s'),
 });
 export type AppConfig = z.infer<typeof Env>;
 

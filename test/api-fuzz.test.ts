@@ -35,6 +35,8 @@ function examples(callId: string): Record<string, Record<string, unknown>> {
     withdrawal: { reason: '退出' },
     'integrity-flag': { reason: '造假' },
     confirmation: { reference: 'BANK' },
+    void: { reason: '未执行' },
+    reclaim: { reference: 'REPAID' },
     publicity: { note: '宣传' },
     submission: validForm('fuzz 市科协') as unknown as Record<string, unknown>,
   };

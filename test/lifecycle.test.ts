@@ -208,17 +208,27 @@ test('withdrawn by staff with a reason: the pilot ends, the unpaid tail is withh
   expect(await stack.db.pilot.findUniqueOrThrow({ where: { id: pilotId } })).toMatchObject({ phase: 'withdrawn' });
 });
 
-test('integrity flag (弄虚作假): the pilot ends, the unpaid tail is withheld and the flag stays on the unit', async () => {
+test('integrity flag (弄虚作假): the pilot ends, the unpaid tail is withheld, paid money is reclaimed, the flag stays', async () => {
   const callId = await openCall(stack);
   const { pilotId } = await pilotInProgress(stack, callId);
   const flagged = await act(stack, pilotId, 'integrity-flag', { reason: '申报材料弄虚作假' });
   expect(flagged).toMatchObject({ phase: 'integrity_failed', tranches: { tail: { status: 'withheld' } } });
+  // The first tranche had been instructed: finance reports it executed, so it is to be reclaimed (追回).
   await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-I' }, finance);
-  expect(await result(pilotId)).toMatchObject({ phase: 'integrity_failed' });
-  expect((await ledger(pilotId)).map((e) => [e.tranche, e.kind])).toEqual([
-    ['first', 'instruction'],
-    ['tail', 'withholding'],
+  await waitUntil(async () => (await live(stack, pilotId)).tranches?.first.reclaim != null);
+  expect((await ledger(pilotId)).map((e) => [e.tranche, e.kind, e.status, e.amountFen])).toEqual([
+    ['first', 'instruction', 'confirmed', 175_000_00],
+    ['tail', 'withholding', 'withheld', 175_000_00],
+    ['first', 'reclaim', 'open', 175_000_00],
   ]);
+  await waitUntil(async () => mailsTo('finance@reform.test', pilotId).some((m) => m.subject.includes('经费追回')));
+  const closedReclaim = await act(stack, pilotId, 'tranches/first/reclaim', { reference: 'REPAID-1' }, finance);
+  expect(closedReclaim.tranches?.first.reclaim?.closed).toMatchObject({ reference: 'REPAID-1' });
+  expect(await result(pilotId)).toMatchObject({ phase: 'integrity_failed' });
+  expect((await ledger(pilotId)).find((e) => e.kind === 'reclaim')).toMatchObject({
+    status: 'closed',
+    confirmationRef: 'REPAID-1',
+  });
   const unitCode = (await live(stack, pilotId)).pilotUnit.code;
   expect(await stack.db.unitIntegrityFlag.findMany({ where: { pilotUnitCode: unitCode } })).toEqual([
     expect.objectContaining({ pilotId, reason: '申报材料弄虚作假' }),

@@ -6,9 +6,9 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Logger } from '@temporalio/common';
 import { createActivities } from '../activities';
-import { createMailer } from '../lib/mailer';
+import { messageIdFor } from '../lib/mailer';
 import { startStack, type Stack } from './support/stack';
-import { openCall, pilotInProgress } from './support/pilots';
+import { openCall, pilotInProgress, waitUntil } from './support/pilots';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -23,8 +23,7 @@ const logger: Logger = { log: silent, trace: silent, debug: silent, info: silent
 const environment = (info: { attempt?: number } = {}) => new MockActivityEnvironment(info, { logger });
 
 function activities() {
-  const mailer = createMailer({ smtpUrl: stack.smtp.url, from: 'reform-office@test.invalid', outboxDir: '' });
-  return { ...createActivities({ db: stack.db, mailer }), close: () => mailer.close() };
+  return { ...createActivities({ db: stack.db }), close: () => undefined };
 }
 
 test('a retried payment instruction activity leaves exactly one ledger row, and never a different amount', async () => {
@@ -67,7 +66,7 @@ test('a tranche that was withheld can never be instructed afterwards', async () 
   close();
 });
 
-test('a retried notice is delivered once per key', async () => {
+test('a retried notice is queued once per key, and the outbox relay delivers it once', async () => {
   const callId = await openCall(stack);
   const { pilotId } = await pilotInProgress(stack, callId);
   const { sendNotice, close } = activities();
@@ -85,12 +84,21 @@ test('a retried notice is delivered once per key', async () => {
       when: 'before' as const,
     },
   };
-  expect(await env.run(sendNotice, notice)).toBe('sent');
-  expect(await env.run(sendNotice, notice)).toBe('already-sent');
-  expect(stack.smtp.received.filter((m) => m.to.includes('someone@pilot.test'))).toHaveLength(1);
+  expect(await env.run(sendNotice, notice)).toBe('queued');
+  expect(await env.run(sendNotice, notice)).toBe('already-queued');
+  await waitUntil(
+    async () => (await stack.db.outboxMessage.findUniqueOrThrow({ where: { key: notice.key } })).status === 'sent',
+    10_000,
+    'the relay to deliver the notice',
+  );
+  const received = stack.smtp.received.filter((m) => m.to.includes('someone@pilot.test'));
+  expect(received).toHaveLength(1);
+  const messageId = messageIdFor(notice.key, 'reform-office@test.invalid');
+  expect(received[0]!.raw).toContain(`Message-ID: ${messageId}`);
   expect(await stack.db.outboxMessage.findUniqueOrThrow({ where: { key: notice.key } })).toMatchObject({
     status: 'sent',
     attempts: 1,
+    messageId,
     recipients: ['someone@pilot.test'],
   });
   close();

@@ -272,16 +272,73 @@ describe('endings and ended pilots', () => {
 
 describe('input shapes', () => {
   const actor = { id: 'clerk', role: 'staff' as const };
-  test('a well-formed input with its actor parses, normalised', () => {
-    expect(parseActing(STAFF_ACTIONS.withdraw.schema, { reason: '  主动退出 ', actor })).toEqual({
-      ok: true,
-      value: { reason: '主动退出', actor },
-    });
+  test('a well-formed input with its actor (and the time it was requested) is accepted', () => {
+    const input = { reason: '主动退出', actor, requestedAt: '2020-06-01T01:00:00.000Z' };
+    expect(parseActing(STAFF_ACTIONS.withdraw.schema, input)).toEqual({ ok: true, value: input });
   });
   test('a missing actor, a wrong shape or a NUL character is VALIDATION_FAILED', () => {
     for (const input of [{ reason: 'x' }, { reason: 3, actor }, { reason: 'a\u0000b', actor }, null]) {
       const parsed = parseActing(STAFF_ACTIONS.withdraw.schema, input);
       expect(parsed.ok ? null : parsed.refusal.code).toBe('VALIDATION_FAILED');
     }
+  });
+  test('an input not in its normal form is refused, naming the field: handlers store inputs as they come', () => {
+    const refusalOfInput = (input: unknown, name: StaffActionName = 'withdraw') => {
+      const parsed = parseActing(STAFF_ACTIONS[name].schema, input);
+      return parsed.ok ? null : parsed.refusal;
+    };
+    expect(refusalOfInput({ reason: '  主动退出 ', actor })).toEqual({
+      code: 'VALIDATION_FAILED',
+      detail: 'reason: not in normal form (trimmed, UTC, known fields)',
+    });
+    expect(refusalOfInput({ reason: '退出', actor, extra: 1 })?.detail).toMatch(/^extra:/);
+    // A calendar date is a Beijing date: it has to arrive as the UTC instant it stands for.
+    const extension = { which: 'midterm-report', reason: '疫情', actor };
+    expect(refusalOfInput({ ...extension, until: '2020-06-10' }, 'extendDueDate')?.detail).toMatch(/^until:/);
+    expect(refusalOfInput({ ...extension, until: '2020-06-10T15:59:59.999Z' }, 'extendDueDate')).toBeNull();
+  });
+});
+
+describe('voidTranche and closeReclaim', () => {
+  const voiding = (t: 'first' | 'tail' = 'first') => ({ tranche: t, reason: '未执行' });
+  test('an open instruction can be voided, also after the pilot ended', () => {
+    expect(check('voidTranche', pilot('in_progress', withTranches('issued')), voiding())).toBeNull();
+    expect(check('voidTranche', pilot('withdrawn', withTranches('issued', 'withheld')), voiding())).toBeNull();
+  });
+  test('confirm and void exclude each other; nothing not instructed is voided', () => {
+    expect(check('voidTranche', pilot('in_progress', withTranches('confirmed')), voiding())).toBe(
+      'TRANCHE_ALREADY_CONFIRMED',
+    );
+    const voided = pilot('withdrawn', withTranches('voided', 'withheld'));
+    expect(check('voidTranche', voided, voiding())).toBe('TRANCHE_VOIDED');
+    expect(check('confirmTranche', voided, { tranche: 'first', reference: 'BANK-1' })).toBe('TRANCHE_VOIDED');
+    expect(check('voidTranche', pilot('in_progress', withTranches('issued')), voiding('tail'))).toBe(
+      'TRANCHE_NOT_ISSUED',
+    );
+    expect(check('voidTranche', pilot('tail_withheld', withTranches('confirmed', 'withheld')), voiding('tail'))).toBe(
+      'TRANCHE_NOT_ISSUED',
+    );
+  });
+  test('while the ledger is being written for a tranche, other money actions on it wait (TRANCHE_BUSY)', () => {
+    const busy = pilot('in_progress', (s) => {
+      withTranches('issued')(s);
+      s.tranches!.first.inFlight = 'confirm';
+    });
+    expect(check('voidTranche', busy, voiding())).toBe('TRANCHE_BUSY');
+    expect(check('confirmTranche', busy, { tranche: 'first', reference: 'BANK-1' })).toBe('TRANCHE_BUSY');
+  });
+  test('a reclaim is closed once, and only when open', () => {
+    const closing = { tranche: 'first' as const, reference: 'REPAID-1' };
+    const paid = (reclaim: TrancheState['reclaim']) =>
+      pilot('integrity_failed', (s) => {
+        withTranches('confirmed', 'withheld')(s);
+        s.tranches!.first.reclaim = reclaim;
+      });
+    const open = { amountFen: 175_000_00, openedAt: done.at, reason: '弄虚作假', closed: null };
+    expect(check('closeReclaim', paid(open), closing)).toBeNull();
+    expect(check('closeReclaim', paid(null), closing)).toBe('RECLAIM_NOT_OPEN');
+    expect(check('closeReclaim', paid({ ...open, closed: { reference: 'R', ...done } }), closing)).toBe(
+      'RECLAIM_ALREADY_CLOSED',
+    );
   });
 });

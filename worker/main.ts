@@ -7,6 +7,7 @@ import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { createMailer } from '../lib/mailer';
+import { startOutboxRelay } from '../lib/outbox-relay';
 import { codecFromEnvironment } from '../lib/codec';
 import { connectWorkerConnection } from '../lib/temporal';
 import { createPilotWorker } from './worker';
@@ -44,13 +45,25 @@ async function main(): Promise<void> {
       namespace,
       taskQueue: config.TASK_QUEUE,
       db,
-      mailer,
       codec: codecFromEnvironment(log),
       workflowBundle: config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
     });
+    // Mail goes out beside the workflows: the steps queue it, the relay delivers it.
+    const relay = startOutboxRelay({
+      db,
+      mailer,
+      log,
+      pollMs: config.OUTBOX_POLL_INTERVAL,
+      maxBackoffMs: config.OUTBOX_RETRY_MAX,
+      leaseMs: config.OUTBOX_LEASE,
+    });
     log.info({ namespace, taskQueue: config.TASK_QUEUE }, 'worker started');
-    await worker.run();
+    try {
+      await worker.run();
+    } finally {
+      await relay.stop();
+    }
     log.info('worker stopped');
   } finally {
     await connection.close();

@@ -18,6 +18,8 @@ export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 
 export interface TestEnvironment {
   databaseUrl: string;
+  /** A migrated database nobody connects to: each test stack clones it (CREATE DATABASE … TEMPLATE). */
+  templateDatabase: string;
   temporalAddress: string;
   workflowBundlePath: string;
   stop(): Promise<void>;
@@ -62,6 +64,14 @@ export async function dropTestDatabase(name: string): Promise<void> {
   await withAdmin((pg) => pg.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
 
+/** A database of its own for one test stack, cloned from the migrated template in milliseconds. */
+export async function cloneTestDatabase(template: string, name: string): Promise<string> {
+  await withAdmin((pg) => pg.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`));
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 export async function startTestEnvironment(label: string): Promise<TestEnvironment> {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   const dbName = `pilots_${label}_${Date.now()}_${process.pid}`;
@@ -69,8 +79,9 @@ export async function startTestEnvironment(label: string): Promise<TestEnvironme
   const cli = resolveTemporalCli((line) => process.stderr.write(`${line}\n`));
   process.stderr.write(`${describeCli(cli)}\n`);
 
+  const templateDatabase = `${dbName}_template`;
   const [databaseUrl, temporal, bundle] = await Promise.all([
-    createTestDatabase(dbName),
+    createTestDatabase(templateDatabase).then(() => cloneTestDatabase(templateDatabase, dbName)),
     freePort().then((port) =>
       startTemporalServer(cli, {
         port,
@@ -83,6 +94,7 @@ export async function startTestEnvironment(label: string): Promise<TestEnvironme
     bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger }),
   ]).catch(async (error: unknown) => {
     await dropTestDatabase(dbName).catch(() => undefined);
+    await dropTestDatabase(templateDatabase).catch(() => undefined);
     throw error;
   });
 
@@ -91,11 +103,13 @@ export async function startTestEnvironment(label: string): Promise<TestEnvironme
 
   return {
     databaseUrl,
+    templateDatabase,
     temporalAddress: temporal.address,
     workflowBundlePath,
     stop: async () => {
       await stopQuietly(temporal);
       await dropTestDatabase(dbName);
+      await dropTestDatabase(templateDatabase);
       fs.rmSync(workflowBundlePath, { force: true });
     },
   };

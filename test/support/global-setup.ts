@@ -9,6 +9,7 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__pilotTestEnvironment = env;
   // Test files run in worker processes that inherit these.
   process.env.TEST_DATABASE_URL = env.databaseUrl;
+  process.env.TEST_DATABASE_TEMPLATE = env.templateDatabase;
   process.env.TEST_TEMPORAL_ADDRESS = env.temporalAddress;
   process.env.TEST_WORKFLOW_BUNDLE = env.workflowBundlePath;
 }

@@ -20,8 +20,10 @@ import { createPilotWorker } from '../../worker/worker';
 import { installQuietRuntime } from './runtime';
 import { startSmtp, type TestSmtp } from './smtp';
 import { createMailer } from '../../lib/mailer';
+import { startOutboxRelay } from '../../lib/outbox-relay';
 import { AesGcmCodec, CodecKeys } from '../../lib/codec';
 import { dataConverterFor } from '../../lib/temporal';
+import { cloneTestDatabase, dropTestDatabase } from './environment';
 
 export const TEST_USERS = {
   admin: 'admin-ops',
@@ -33,6 +35,8 @@ export const TEST_USERS = {
 
 export interface Stack {
   baseUrl: string;
+  /** The stack's own database (worker processes of fault tests connect to it). */
+  databaseUrl: string;
   /** Bearer tokens by role; requests default to the admin's. */
   tokens: Record<Role, string>;
   storageDir: string;
@@ -64,6 +68,12 @@ export interface StackOptions {
   temporalAddress?: string;
   apiPort?: number;
   codecCorsOrigins?: string[];
+  /** false: no worker in this process (fault tests run worker processes of their own). */
+  worker?: boolean;
+  /** The worker's and relay's database URL given the stack's, e.g. through a TCP proxy the test cuts. */
+  workerDatabaseUrl?: (databaseUrl: string) => string;
+  /** The relay's SMTP server (default: the stack's own, `smtp.url`). */
+  smtpUrl?: string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -71,21 +81,44 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const address = options.temporalAddress ?? required('TEST_TEMPORAL_ADDRESS');
   const codec = new AesGcmCodec(TEST_CODEC_KEYS);
   const taskQueue = `test-${randomUUID()}`;
-  const db = createDb(required('TEST_DATABASE_URL'));
+  // Each stack has a database of its own (its outbox relay must see only its own mail), cloned
+  // from the run's migrated template; scripts that run one stack use the run's database.
+  const template = process.env.TEST_DATABASE_TEMPLATE;
+  const ownDatabase = template ? `${template.replace(/_template$/, '')}_s${randomUUID().slice(0, 8)}` : null;
+  const databaseUrl = ownDatabase ? await cloneTestDatabase(template!, ownDatabase) : required('TEST_DATABASE_URL');
+  const db = createDb(databaseUrl);
+  const workerDatabaseUrl = options.workerDatabaseUrl?.(databaseUrl);
+  const workerDb = workerDatabaseUrl ? createDb(workerDatabaseUrl) : db;
   const smtp = await startSmtp();
-  const mailer = createMailer({ smtpUrl: smtp.url, from: 'reform-office@test.invalid', outboxDir: '' });
-  const workerConnection = await NativeConnection.connect({ address });
-  const worker = await createPilotWorker({
-    connection: workerConnection,
-    namespace: 'default',
-    taskQueue,
-    db,
-    mailer,
-    codec,
-    workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
-    shutdownGraceTime: '2s',
+  const mailer = createMailer({
+    smtpUrl: options.smtpUrl ?? smtp.url,
+    from: 'reform-office@test.invalid',
+    outboxDir: '',
   });
-  const running = worker.run();
+  const workerConnection = options.worker === false ? null : await NativeConnection.connect({ address });
+  const worker = workerConnection
+    ? await createPilotWorker({
+        connection: workerConnection,
+        namespace: 'default',
+        taskQueue,
+        db: workerDb,
+        codec,
+        workflowBundle: { codePath: required('TEST_WORKFLOW_BUNDLE') },
+        shutdownGraceTime: '2s',
+      })
+    : null;
+  const running = worker?.run();
+  // Compressed like the rest of a test's timeline: mail goes out within a tenth of a second.
+  const relay = worker
+    ? startOutboxRelay({
+        db: workerDb,
+        mailer,
+        log: createLogger('relay-test', 'silent'),
+        pollMs: 100,
+        maxBackoffMs: 1000,
+        leaseMs: 5000,
+      })
+    : null;
 
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFor(codec) });
@@ -112,6 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    databaseUrl,
     tokens,
     storageDir,
     endpoints: app.locals.endpoints as Endpoint[],
@@ -124,11 +158,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      worker.shutdown();
+      worker?.shutdown();
       await running;
+      await relay?.stop();
       await connection.close();
-      await workerConnection.close();
+      await workerConnection?.close();
       await db.$disconnect();
+      if (workerDb !== db) await workerDb.$disconnect();
+      if (ownDatabase) await dropTestDatabase(ownDatabase);
       mailer.close();
       await smtp.close();
       fs.rmSync(storageDir, { recursive: true, force: true });

@@ -23,11 +23,11 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
   const office = [call.office.email];
 
   const state = initialPilotState(start, new Date(Date.now()).toISOString());
-  /**
-   * Histories recorded before search attributes and summaries existed replay without them: this
-   * is the worked example of changing workflow logic under running pilots (see README).
-   */
-  const life = new PilotEffects(state, call, pilotContacts, patched('search-attributes-and-summaries'));
+  // Histories recorded before a change replay as they ran (README, "Changing workflow code").
+  const life = new PilotEffects(state, call, pilotContacts, {
+    auditable: patched('search-attributes-and-summaries'),
+    ledgerFirst: patched('ledger-first-outbox'),
+  });
   const { record, wait, after, now } = bind(life);
   registerStaffActions(life);
 
@@ -200,13 +200,16 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     throw error;
   }
 
-  /** The pilot's story is over; the workflow still waits for finance to confirm what was instructed. */
+  /**
+   * The pilot's story is over; the workflow still waits until finance has confirmed or voided
+   * every instruction (and closed every reclaim).
+   */
   async function finish(): Promise<PilotState> {
     state.waitingFor = null;
     life.publish();
     life.settle();
-    await Promise.all(life.confirmations);
-    await life.handlersFinished();
+    await life.announceOpenInstructions();
+    await life.moneySettled();
     return state;
   }
 }

@@ -4,8 +4,7 @@
  * accepted input and, for actions that drive the lifecycle, answers once the lifecycle has acted
  * on it, so the answer shows the consequences.
  */
-import { ApplicationFailure, currentUpdateInfo, setHandler } from '@temporalio/workflow';
-import { bilingual } from '../../domain/errors';
+import { currentUpdateInfo, setHandler } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Acting, Done, PilotState } from '../../domain/pilot';
 import {
@@ -14,12 +13,12 @@ import {
   pendingDue,
   refusalOf,
   staffAction,
-  type Refusal,
   type StaffActionInput,
   type StaffActionName,
 } from '../../domain/staff-actions';
 import type { PilotEffects } from './effects';
 import { pilotStateQuery, staffUpdates } from './messages';
+import { refusalFailure } from './refusal';
 
 type Accept = { [N in StaffActionName]: (input: StaffActionInput<N>, done: Done) => void | Promise<void> };
 
@@ -42,6 +41,8 @@ function acceptors(life: PilotEffects): Accept {
       state.objections.push({ ...objection, ...done });
     },
     confirmTranche: ({ tranche, reference }, done) => life.confirmTranche(tranche, reference, done),
+    voidTranche: ({ tranche, reason }, done) => life.voidTranche(tranche, reason, done),
+    closeReclaim: ({ tranche, reference }, done) => life.closeReclaim(tranche, reference, done),
     submitMidtermReport: (report, done) => {
       state.midtermReport = { ...report, ...done };
     },
@@ -84,6 +85,7 @@ function acceptors(life: PilotEffects): Accept {
       await life.flagUnitIntegrity(reason, done);
       await life.withholdPending(reason);
       await life.record('integrity-failed', done, reason);
+      await life.reclaimPaid();
     },
   };
 }
@@ -100,30 +102,22 @@ function register<N extends StaffActionName>(name: N, life: PilotEffects, accept
   setHandler(
     staffUpdates[name] as UpdateDefinition<PilotState, [Acting<StaffActionInput<N>>]>,
     async (input) => {
-      const { actor, ...rest } = input;
+      // The input as recorded: the validator refused anything but its normal form, and handlers
+      // never parse (they run on replay, where today's schema may be stricter than the one that
+      // accepted the input).
+      const { actor, requestedAt: _requestedAt, ...rest } = input;
       const before = life.mark();
-      // Validators do not run on replay; parsing here also stores the normalised input (trimmed, UTC).
-      const parsed = entry.schema.parse(rest);
-      await accept[name](parsed, { at: life.now(), by: actor, updateId: currentUpdateInfo()?.id });
+      await accept[name](rest as StaffActionInput<N>, { at: life.now(), by: actor, updateId: currentUpdateInfo()?.id });
       if (entry.drives) await life.afterSettled(before);
       return life.state;
     },
     {
       validator: (input) => {
         const parsed = parseActing(entry.schema, input);
-        if (!parsed.ok) refuse(parsed.refusal);
+        if (!parsed.ok) throw refusalFailure(parsed.refusal);
         const refusal = refusalOf(name, life.state, life.call, parsed.value, Date.now());
-        if (refusal) refuse(refusal);
+        if (refusal) throw refusalFailure(refusal);
       },
     },
   );
-}
-
-function refuse({ code, detail }: Refusal): never {
-  throw ApplicationFailure.create({
-    type: code,
-    message: bilingual(code, detail),
-    details: detail === undefined ? [] : [detail],
-    nonRetryable: true,
-  });
 }
