@@ -52,10 +52,11 @@ const mutated = (valid: Record<string, unknown>) =>
       return copy;
     });
 
-/** Everything the fuzzed requests could have touched (other test files share the database). */
+/** Everything the fuzzed requests could have touched. */
 async function snapshot(pilotId: string, callId: string) {
-  const [history, calls, pilots, audit, ledger, outbox] = await Promise.all([
-    quietHistory(stack.client, pilotId),
+  // Nothing in flight first, so the rows counted are the ones the history's steps wrote.
+  const history = await quietHistory(stack.client, pilotId);
+  const [calls, pilots, audit, ledger, outbox] = await Promise.all([
     stack.db.call.count({ where: { idempotencyKey: { startsWith: 'fuzz-' } } }),
     stack.db.pilot.count({ where: { callId } }),
     stack.db.auditEvent.count({ where: { pilotId } }),

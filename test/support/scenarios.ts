@@ -7,6 +7,7 @@ import {
   submit,
   approvedPilot,
   FINAL_REPORT,
+  live,
   openCall,
   pilotInProgress,
   registerPilot,
@@ -18,8 +19,10 @@ import type { Stack } from './stack';
  * Bumped when the workflow's logic changes: fixtures of every generation keep replaying.
  * g1: before search attributes and summaries (replays through patched('search-attributes-and-summaries')).
  * g2: with them, and with payloads encrypted by the test codec keys.
+ * g3: money under faults (patched('ledger-first-outbox')): ledger before state, notices queued in
+ *     the ledger's transaction, void and reclaim, open instructions announced at an early end.
  */
-export const FIXTURE_GENERATION = 'g2';
+export const FIXTURE_GENERATION = 'g3';
 
 type Scenario = (stack: Stack) => Promise<string>;
 
@@ -85,6 +88,16 @@ export const scenarios: Record<string, Scenario> = {
     });
     await act(stack, pilotId, 'integrity-flag', { reason: '弄虚作假' });
     await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-1' }, finance);
+    // From g3 on, money paid to a pilot that submitted false material is reclaimed (追回).
+    if ((await live(stack, pilotId)).tranches?.first.reclaim) {
+      await act(stack, pilotId, 'tranches/first/reclaim', { reference: 'REPAID-1' }, finance);
+    }
+    return pilotId;
+  },
+  'withdrawn-voided': async (stack) => {
+    const { pilotId } = await pilotInProgress(stack, await openCall(stack));
+    await act(stack, pilotId, 'withdrawal', { reason: '主动退出' });
+    await act(stack, pilotId, 'tranches/first/void', { reason: '指令未执行' }, finance);
     return pilotId;
   },
   rejected: async (stack) => {

@@ -1,7 +1,9 @@
 /**
- * A webpack loader for the versioning test: it builds the workflow as if the change had been made
- * without its patched() guard, to show that old histories would then fail to replay.
+ * A webpack loader for the versioning test: it builds the workflow as if a change had been made
+ * without its patched() guard (the loader's `patch` option names it), to show that histories
+ * recorded before the change would then fail to replay.
  */
 module.exports = function unpatch(source) {
-  return source.replace("patched('search-attributes-and-summaries')", 'true');
+  const { patch } = this.getOptions();
+  return source.replace(`patched('${patch}')`, 'true');
 };
