@@ -11,9 +11,12 @@ import {
 import { defaultPayloadConverter, type Payload, type PayloadCodec, type SearchAttributePair } from '@temporalio/common';
 import { initialPilotState, type Acting, type PilotStart, type PilotState } from '../domain/pilot';
 import { searchAttributesOf } from '../domain/search-attributes';
-import type { StaffActionInput, StaffActionName } from '../domain/staff-actions';
+import { refusalOf, type StaffActionInput, type StaffActionName } from '../domain/staff-actions';
 import { PILOT_WORKFLOW, pilotStateQuery, staffUpdates, type PilotWorkflow } from '../workflows/pilot/messages';
+import type { temporal as proto } from '@temporalio/proto';
 import { Problem } from './problem';
+
+type HistoryEvent = proto.api.history.v1.IHistoryEvent;
 import { problemFromTemporal } from './temporal-errors';
 
 /** Runs a call into Temporal; what Temporal refuses becomes a problem (404, 409, 503 …). */
@@ -114,30 +117,37 @@ export class PilotWorkflows {
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw problemFromTemporal(error) ?? error;
       await this.exists(pilotId);
-      const earlier = await temporal(() => this.updateResultFromHistory(handle, updateId));
+      // The workflow has ended: a repeat gets the first answer from history; anything else gets
+      // the refusal the ended pilot's rules give (e.g. a confirmation of a voided instruction).
+      const history = await temporal(() => handle.fetchHistory());
+      const earlier = await this.updateResult(history.events ?? [], updateId);
       if (earlier) return earlier;
-      const state = await this.state(pilotId);
-      throw state.phase === 'expired' && name === 'submit'
-        ? new Problem('SUBMISSION_DEADLINE_PASSED')
-        : new Problem('PILOT_ENDED', state.phase);
+      const [state, start] = await Promise.all([this.state(pilotId), this.startOf(history.events ?? [])]);
+      const refusal = start ? refusalOf(name, state, start.call, input, Date.now()) : null;
+      throw refusal ? new Problem(refusal.code, refusal.detail) : new Problem('PILOT_ENDED', state.phase);
     }
   }
 
-  /** The result an Update gave, read back from history: a repeat after the workflow has ended. */
-  private async updateResultFromHistory(handle: WorkflowHandle, updateId: string): Promise<PilotState | null> {
-    const history = await handle.fetchHistory();
-    for (const event of history.events ?? []) {
+  /** The result an Update gave, read back from history. */
+  private async updateResult(events: HistoryEvent[], updateId: string): Promise<PilotState | null> {
+    for (const event of events) {
       const completed = event.workflowExecutionUpdateCompletedEventAttributes;
       if (completed?.meta?.updateId === updateId && completed.outcome?.success) {
         const [payload] = completed.outcome.success.payloads ?? [];
-        return payload ? this.decode(payload as Payload) : null;
+        return payload ? this.decode<PilotState>(payload as Payload) : null;
       }
     }
     return null;
   }
 
-  private async decode(payload: Payload): Promise<PilotState> {
+  /** What the pilot's workflow started with (its call snapshot), from the first event. */
+  private async startOf(events: HistoryEvent[]): Promise<PilotStart | null> {
+    const [payload] = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+    return payload ? this.decode<PilotStart>(payload as Payload) : null;
+  }
+
+  private async decode<T>(payload: Payload): Promise<T> {
     const [decoded] = this.codec ? await this.codec.decode([payload]) : [payload];
-    return defaultPayloadConverter.fromPayload<PilotState>(decoded!);
+    return defaultPayloadConverter.fromPayload<T>(decoded!);
   }
 }
