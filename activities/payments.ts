@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Notice } from '../domain/notice';
 import type { Actor, Tranche } from '../domain/pilot';
+import type { LedgerEntry, Prisma } from '../generated/prisma/client';
 import type { Db, DbClient } from '../lib/db';
 import { auditAutomaticAction } from './audit';
 import { enqueueNotice } from './outbox';
@@ -27,6 +28,30 @@ const key = (pilotId: string, tranche: Tranche, purpose: Purpose) => ({
 /** The ledger disagrees with what the workflow asks: never retried, visible in history and logs. */
 function mismatch(message: string, details: Record<string, unknown>): ApplicationFailure {
   return ApplicationFailure.create({ message, type: 'LEDGER_MISMATCH', nonRetryable: true, details: [details] });
+}
+
+/**
+ * Moves one ledger row from `from` to the new status, once. A retry of the same move after its
+ * commit (`done` recognises it) succeeds again; any other mismatch fails loudly: the ledger is never
+ * reported changed when no row was.
+ */
+async function transition(
+  tx: DbClient,
+  row: { pilotId: string; tranche: Tranche; purpose: Purpose },
+  from: Prisma.LedgerEntryWhereInput,
+  data: Prisma.LedgerEntryUpdateManyMutationInput,
+  done: (current: LedgerEntry) => boolean,
+  what: string,
+): Promise<boolean> {
+  const { count } = await tx.ledgerEntry.updateMany({ where: { ...row, ...from }, data });
+  if (count === 1) return true;
+  const current = await tx.ledgerEntry.findUnique({ where: key(row.pilotId, row.tranche, row.purpose) });
+  if (current && done(current)) return false;
+  throw mismatch(`${what}: ${row.pilotId}/${row.tranche}`, {
+    ...row,
+    expected: from,
+    ledger: current ? { kind: current.kind, status: current.status, amountFen: current.amountFen } : null,
+  });
 }
 
 export function createPaymentActivities(db: Db) {
@@ -98,34 +123,19 @@ export function createPaymentActivities(db: Db) {
       amountFen?: number;
     }) {
       const { pilotId, tranche, reference, amountFen } = confirmation;
-      await db.$transaction(async (tx) => {
-        const { count } = await tx.ledgerEntry.updateMany({
-          where: {
-            pilotId,
-            tranche,
-            purpose: 'payment',
-            kind: 'instruction',
-            status: 'issued',
-            ...(amountFen === undefined ? {} : { amountFen }),
-          },
-          data: {
-            status: 'confirmed',
-            confirmationRef: reference,
-            confirmedBy: confirmation.confirmedBy.id,
-            confirmedAt: new Date(confirmation.at),
-          },
-        });
-        if (count === 1) return;
-        const row = await tx.ledgerEntry.findUnique({ where: key(pilotId, tranche, 'payment') });
-        // A retry of this very confirmation after its commit: already done.
-        if (row?.status === 'confirmed' && row.confirmationRef === reference) return;
-        throw mismatch(`no issued instruction of ${amountFen ?? '?'} fen for ${pilotId}/${tranche} to confirm`, {
-          pilotId,
-          tranche,
-          amountFen,
-          ledger: row ? { kind: row.kind, status: row.status, amountFen: row.amountFen } : null,
-        });
-      });
+      await transition(
+        db,
+        { pilotId, tranche, purpose: 'payment' },
+        { kind: 'instruction', status: 'issued', ...(amountFen === undefined ? {} : { amountFen }) },
+        {
+          status: 'confirmed',
+          confirmationRef: reference,
+          confirmedBy: confirmation.confirmedBy.id,
+          confirmedAt: new Date(confirmation.at),
+        },
+        (row) => row.status === 'confirmed' && row.confirmationRef === reference,
+        `no issued instruction of ${amountFen ?? 'any'} fen to confirm`,
+      );
     },
 
     /** 作废: an instruction that was not executed will never be; the office is told in the same step. */
@@ -140,20 +150,15 @@ export function createPaymentActivities(db: Db) {
     }) {
       const { pilotId, tranche, amountFen, reason } = voiding;
       await db.$transaction(async (tx) => {
-        const { count } = await tx.ledgerEntry.updateMany({
-          where: { pilotId, tranche, purpose: 'payment', kind: 'instruction', status: 'issued', amountFen },
-          data: { status: 'voided', voidedBy: voiding.voidedBy.id, voidedAt: new Date(voiding.at), voidReason: reason },
-        });
-        if (count === 0) {
-          const row = await tx.ledgerEntry.findUnique({ where: key(pilotId, tranche, 'payment') });
-          if (row?.status === 'voided' && row.voidReason === reason) return;
-          throw mismatch(`no issued instruction of ${amountFen} fen for ${pilotId}/${tranche} to void`, {
-            pilotId,
-            tranche,
-            amountFen,
-            ledger: row ? { kind: row.kind, status: row.status, amountFen: row.amountFen } : null,
-          });
-        }
+        const changed = await transition(
+          tx,
+          { pilotId, tranche, purpose: 'payment' },
+          { kind: 'instruction', status: 'issued', amountFen },
+          { status: 'voided', voidedBy: voiding.voidedBy.id, voidedAt: new Date(voiding.at), voidReason: reason },
+          (row) => row.status === 'voided' && row.voidReason === reason,
+          `no issued instruction of ${amountFen} fen to void`,
+        );
+        if (!changed) return;
         await auditAutomaticAction(tx, pilotId, `instruction-voided:${tranche}`, { tranche, amountFen }, reason);
         await enqueueNotice(tx, voiding.notice);
       });
@@ -186,19 +191,19 @@ export function createPaymentActivities(db: Db) {
     /** Finance closes a reclaim with the reference of the repayment. */
     async closeReclaim(closing: { pilotId: string; tranche: Tranche; reference: string; closedBy: Actor; at: string }) {
       const { pilotId, tranche, reference } = closing;
-      const { count } = await db.ledgerEntry.updateMany({
-        where: { pilotId, tranche, purpose: 'reclaim', status: 'open' },
-        data: {
+      await transition(
+        db,
+        { pilotId, tranche, purpose: 'reclaim' },
+        { status: 'open' },
+        {
           status: 'closed',
           confirmationRef: reference,
           confirmedBy: closing.closedBy.id,
           confirmedAt: new Date(closing.at),
         },
-      });
-      if (count === 1) return;
-      const row = await db.ledgerEntry.findUnique({ where: key(pilotId, tranche, 'reclaim') });
-      if (row?.status === 'closed' && row.confirmationRef === reference) return;
-      throw mismatch(`no open reclaim for ${pilotId}/${tranche}`, { pilotId, tranche, ledger: row?.status ?? null });
+        (row) => row.status === 'closed' && row.confirmationRef === reference,
+        'no open reclaim to close',
+      );
     },
   };
 }

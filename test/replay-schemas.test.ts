@@ -10,25 +10,17 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { AesGcmCodec } from '../lib/codec';
 import { dataConverterFor } from '../lib/temporal';
-import { installQuietRuntime } from './support/runtime';
+import { installQuietRuntime, silentLogger } from './support/runtime';
 import { TEST_CODEC_KEYS } from './support/stack';
 
 beforeAll(installQuietRuntime);
 
 const dir = path.join(__dirname, 'fixtures', 'histories');
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 test('every committed history replays under a stricter application-form schema', async () => {
   const tightened = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
-    logger: quiet,
+    logger: silentLogger,
     webpackConfigHook: (config) => {
       config.module!.rules!.push({
         test: /domain[\\/]application-form\.ts$/,

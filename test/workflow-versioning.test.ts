@@ -11,19 +11,11 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { AesGcmCodec } from '../lib/codec';
 import { dataConverterFor } from '../lib/temporal';
-import { installQuietRuntime } from './support/runtime';
+import { installQuietRuntime, silentLogger } from './support/runtime';
 import { TEST_CODEC_KEYS } from './support/stack';
 
 const fixture = (name: string) =>
   historyFromJSON(JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'histories', name), 'utf8')));
-const quiet = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
 
 beforeAll(installQuietRuntime);
 
@@ -39,7 +31,7 @@ test('an old history (before the change) replays under the patched code', async 
 const unpatchedBundle = (patch: string) =>
   bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
-    logger: quiet,
+    logger: silentLogger,
     webpackConfigHook: (config) => {
       config.module!.rules!.push({
         test: /workflows[\\/]pilot[\\/]pilot\.ts$/,

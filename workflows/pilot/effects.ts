@@ -199,16 +199,23 @@ export class PilotEffects extends Settling {
       await this.notify(`instruction:${tranche}`, [call.financeEmail], content);
     }
     await this.record(`${tranche}-tranche-issued`);
-    const issuedAt = t.issuedAt;
+    // An instruction ends when finance confirms it was executed or voids it.
+    this.awaitFinance('finance-confirmation', `finance-confirmation-${tranche}`, t.issuedAt, () =>
+      ['confirmed', 'voided'].includes(t.status),
+    );
+  }
+
+  /** Finance's part, awaited beside the lifecycle (the workflow ends only after it), reminded while late. */
+  private awaitFinance(step: 'finance-confirmation' | 'reclaim', key: string, since: string, done: () => boolean) {
+    const { timing, financeEmail } = this.call;
     this.confirmations.push(
       this.wait({
-        step: 'finance-confirmation',
-        key: `finance-confirmation-${tranche}`,
-        // An instruction ends when finance confirms it was executed or voids it.
-        done: () => t.status === 'confirmed' || t.status === 'voided',
-        due: () => this.after(issuedAt, call.timing.financeConfirmationWithin),
-        reminders: { before: [], overdueEvery: toMs(call.timing.overdueReminderEvery) },
-        to: [call.financeEmail],
+        step,
+        key,
+        done,
+        due: () => this.after(since, timing.financeConfirmationWithin),
+        reminders: { before: [], overdueEvery: toMs(timing.overdueReminderEvery) },
+        to: [financeEmail],
         track: false,
       }),
     );
@@ -299,17 +306,7 @@ export class PilotEffects extends Settling {
     const reclaim = { amountFen: t.amountFen, openedAt: this.now(), reason, closed: null };
     t.reclaim = reclaim;
     await this.record(`${tranche}-reclaim-opened`, undefined, reason);
-    this.confirmations.push(
-      this.wait({
-        step: 'reclaim',
-        key: `reclaim-${tranche}`,
-        done: () => t.reclaim?.closed != null,
-        due: () => this.after(reclaim.openedAt, call.timing.financeConfirmationWithin),
-        reminders: { before: [], overdueEvery: toMs(call.timing.overdueReminderEvery) },
-        to: [call.financeEmail],
-        track: false,
-      }),
-    );
+    this.awaitFinance('reclaim', `reclaim-${tranche}`, reclaim.openedAt, () => t.reclaim?.closed != null);
   }
 
   /** Finance closes a reclaim with the reference of the repayment. */
