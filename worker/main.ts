@@ -6,7 +6,7 @@ import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
-import { createMailer } from '../lib/mailer';
+import { createMailer, MAX_SEND_MS } from '../lib/mailer';
 import { startOutboxRelay } from '../lib/outbox-relay';
 import { codecFromEnvironment } from '../lib/codec';
 import { connectWorkerConnection } from '../lib/temporal';
@@ -49,6 +49,12 @@ async function main(): Promise<void> {
       workflowBundle: config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
     });
+    if (config.OUTBOX_LEASE <= MAX_SEND_MS) {
+      log.warn(
+        { leaseMs: config.OUTBOX_LEASE, maxSendMs: MAX_SEND_MS },
+        'OUTBOX_LEASE is shorter than one SMTP attempt may take: two relays may send one message at once',
+      );
+    }
     // Mail goes out beside the workflows: the steps queue it, the relay delivers it.
     const relay = startOutboxRelay({
       db,

@@ -237,7 +237,14 @@ export class PilotEffects extends Settling {
     } else {
       t.status = 'confirmed';
       t.confirmation = { reference, ...done };
-      await confirm();
+      try {
+        await confirm();
+      } catch (error) {
+        // The ledger had no such instruction: state goes back to agree with it.
+        t.status = 'issued';
+        t.confirmation = null;
+        throw asLedgerRefusal(error);
+      }
     }
     await this.record(`${tranche}-tranche-confirmed`, done);
     // Money paid to a pilot found to have submitted false material is reclaimed (追回).
