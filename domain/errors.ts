@@ -46,6 +46,10 @@ export const refusals = {
   TRANCHE_NOT_ISSUED: { zh: '该笔拨款指令尚未下达', en: 'No payment instruction has been issued for this tranche' },
   TRANCHE_ALREADY_CONFIRMED: { zh: '该笔拨款已确认执行', en: 'This tranche has already been confirmed' },
   TRANCHE_VOIDED: { zh: '该笔拨款指令已作废', en: 'This payment instruction has been voided' },
+  PILOT_STILL_RUNNING: {
+    zh: '试点仍在进行，其拨款指令不能作废；执行后请确认',
+    en: 'The pilot is still running: its instruction cannot be voided; confirm it once executed',
+  },
   TRANCHE_BUSY: {
     zh: '该笔拨款正在处理中，请稍后重试',
     en: 'This tranche is being processed; try again shortly',

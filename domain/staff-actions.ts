@@ -189,8 +189,12 @@ export const STAFF_ACTIONS = {
 
   voidTranche: action({
     schema: TrancheVoid,
-    // Confirm and void exclude each other: whichever the ledger took first stands.
-    guard: (state, _call, { tranche }) => openInstruction(state, tranche),
+    // Confirm and void exclude each other: whichever the ledger took first stands. A running
+    // pilot's instruction is not voided: the pilot would go on unfunded, with no way to instruct
+    // the tranche again.
+    guard: (state, _call, { tranche }) =>
+      openInstruction(state, tranche) ??
+      (ENDED_PHASES.includes(state.phase) ? null : refusal('PILOT_STILL_RUNNING', state.phase)),
     drives: false,
     afterEnd: true,
     route: {

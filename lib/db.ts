@@ -19,10 +19,17 @@ export interface DbOptions {
 
 /**
  * A database that is away must fail fast, not hang: activities are retried by Temporal, requests
- * answer 503. Five seconds to connect, well inside the activities' timeouts.
+ * answer 503. Five seconds to connect, well inside the activities' timeouts; TCP keepalive and a
+ * 30 s limit per statement, so a connection into a silent network is given up rather than held.
  */
 export function createDb(connectionString: string, { maxConnections = 10 }: DbOptions = {}): Db {
-  const adapter = new PrismaPg({ connectionString, connectionTimeoutMillis: 5000, max: maxConnections });
+  const adapter = new PrismaPg({
+    connectionString,
+    connectionTimeoutMillis: 5000,
+    max: maxConnections,
+    keepAlive: true,
+    query_timeout: 30_000,
+  });
   return new PrismaClient({ adapter: releasingBrokenTransactions(adapter) });
 }
 

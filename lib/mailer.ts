@@ -16,6 +16,8 @@ export interface MailResult {
   /** "sent": handed to the SMTP server; "stored": no SMTP configured, kept as an .eml file. */
   status: 'sent' | 'stored';
   messageId: string;
+  /** Recipients the SMTP server refused while it accepted the others. */
+  rejected: string[];
 }
 
 export interface Mailer {
@@ -53,7 +55,7 @@ export function createMailer({ smtpUrl, from, outboxDir }: MailerConfig): Mailer
     return {
       async send({ to, subject, text, messageId }) {
         const info = await transport.sendMail({ from, to, subject, text, messageId });
-        return { status: 'sent', messageId: info.messageId };
+        return { status: 'sent', messageId: info.messageId, rejected: info.rejected.map(String) };
       },
       messageIdFor: idFor,
       close: () => transport.close(),
@@ -66,7 +68,7 @@ export function createMailer({ smtpUrl, from, outboxDir }: MailerConfig): Mailer
       await fs.mkdir(outboxDir, { recursive: true });
       const file = path.join(outboxDir, `${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.eml`);
       await fs.writeFile(file, info.message as Buffer);
-      return { status: 'stored', messageId: info.messageId };
+      return { status: 'stored', messageId: info.messageId, rejected: [] };
     },
     messageIdFor: idFor,
     close: () => transport.close(),

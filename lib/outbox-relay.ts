@@ -11,6 +11,7 @@
  *   server's acceptance and the one-row UPDATE that marks the message sent: a window of one round
  *   trip to the database. Its copy then carries the same Message-ID.
  */
+import { Prisma } from '../generated/prisma/client';
 import type { Db } from './db';
 import type { Logger } from './logger';
 import { MAX_SEND_MS, type Mailer } from './mailer';
@@ -38,6 +39,9 @@ export interface OutboxRelay {
   /** Finishes the deliveries under way, then stops. */
   stop(): Promise<void>;
 }
+
+/** The columns are UTC wall-clock timestamps (Prisma's DateTime): compare them with UTC, whatever the session's time zone. */
+const UTC_NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 
 interface Claimed {
   id: bigint;
@@ -78,18 +82,27 @@ export function startOutboxRelay({
     const rows = await db.$queryRaw<Claimed[]>`
       UPDATE outbox_message
          SET status = 'sending',
-             lease_until = now() + ${leaseSeconds}::int * interval '1 second',
+             lease_until = ${UTC_NOW} + ${leaseSeconds}::int * interval '1 second',
              attempts = attempts + 1
        WHERE id = (
          SELECT id FROM outbox_message
-          WHERE (status IN ('pending', 'failed') AND next_attempt_at <= now())
-             OR (status = 'sending' AND lease_until < now())
+          WHERE (status IN ('pending', 'failed') AND next_attempt_at <= ${UTC_NOW})
+             OR (status = 'sending' AND lease_until < ${UTC_NOW})
           ORDER BY next_attempt_at, id
           LIMIT 1
           FOR UPDATE SKIP LOCKED)
       RETURNING id, key, recipients, subject, body, attempts`;
     return rows[0] ?? null;
   }
+
+  /**
+   * The end of one attempt, written only by the relay that still holds the claim: one whose lease
+   * ran out (and whose message another relay claimed again, with the next attempt number) changes
+   * nothing.
+   */
+  const settle = (message: Claimed, set: Prisma.Sql) => db.$executeRaw`
+    UPDATE outbox_message SET ${set}, lease_until = NULL
+     WHERE id = ${message.id} AND status = 'sending' AND attempts = ${message.attempts}`;
 
   async function deliver(message: Claimed): Promise<void> {
     const messageId = mailer.messageIdFor(message.key);
@@ -103,24 +116,36 @@ export function startOutboxRelay({
         text: message.body,
       });
     } catch (error) {
+      const smtp = error as Error & { code?: string; responseCode?: number };
+      // The server's reply may quote a recipient's address: it is kept with the message (which
+      // holds the recipients anyway), and the log names only the codes.
+      const reason = smtp.message.slice(0, 500);
+      const codes = { key: message.key, attempts: message.attempts, code: smtp.code, responseCode: smtp.responseCode };
+      if (smtp.responseCode !== undefined && smtp.responseCode >= 500) {
+        // A permanent refusal (5xx): retrying would only repeat it. An operator looks at these.
+        await settle(message, Prisma.sql`status = 'rejected', last_error = ${reason}, message_id = ${messageId}`);
+        log.error(codes, 'notice refused by the mail server for good');
+        return;
+      }
       const backoffMs = Math.min(maxBackoffMs, 1000 * 2 ** Math.min(20, message.attempts - 1));
-      // The error text of an SMTP failure names servers, not recipients; it is cut short anyway.
-      const reason = (error as Error).message.slice(0, 500);
-      await db.$executeRaw`
-        UPDATE outbox_message
-           SET status = 'failed', last_error = ${reason}, message_id = ${messageId}, lease_until = NULL,
-               next_attempt_at = now() + ${backoffMs}::int * interval '1 millisecond'
-         WHERE id = ${message.id} AND status = 'sending'`;
-      log.warn({ key: message.key, attempts: message.attempts, retryInMs: backoffMs, reason }, 'notice not delivered');
+      await settle(
+        message,
+        Prisma.sql`status = 'failed', last_error = ${reason}, message_id = ${messageId},
+                   next_attempt_at = ${UTC_NOW} + ${backoffMs}::int * interval '1 millisecond'`,
+      );
+      log.warn({ ...codes, retryInMs: backoffMs }, 'notice not delivered yet');
       return;
     }
     // The window this design leaves for a second copy is this one statement (see above).
-    await db.$executeRaw`
-      UPDATE outbox_message
-         SET status = ${result.status}, message_id = ${messageId}, sent_at = now(),
-             lease_until = NULL, last_error = NULL
-       WHERE id = ${message.id} AND status = 'sending'`;
-    log.info({ key: message.key, messageId, attempts: message.attempts }, 'notice delivered');
+    const refused = result.rejected.length ? `refused for ${result.rejected.length} recipient(s)` : null;
+    await settle(
+      message,
+      Prisma.sql`status = ${result.status}, message_id = ${messageId}, sent_at = ${UTC_NOW}, last_error = ${refused}`,
+    );
+    log.info(
+      { key: message.key, messageId, attempts: message.attempts, refused: result.rejected.length },
+      'notice delivered',
+    );
   }
 
   async function loop(): Promise<void> {

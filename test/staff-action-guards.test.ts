@@ -301,18 +301,19 @@ describe('input shapes', () => {
 
 describe('voidTranche and closeReclaim', () => {
   const voiding = (t: 'first' | 'tail' = 'first') => ({ tranche: t, reason: '未执行' });
-  test('an open instruction can be voided, also after the pilot ended', () => {
-    expect(check('voidTranche', pilot('in_progress', withTranches('issued')), voiding())).toBeNull();
+  test('an open instruction of a pilot that has ended can be voided, not one of a running pilot', () => {
     expect(check('voidTranche', pilot('withdrawn', withTranches('issued', 'withheld')), voiding())).toBeNull();
+    expect(check('voidTranche', pilot('closed', withTranches('confirmed', 'issued')), voiding('tail'))).toBeNull();
+    expect(check('voidTranche', pilot('in_progress', withTranches('issued')), voiding())).toBe('PILOT_STILL_RUNNING');
   });
   test('confirm and void exclude each other; nothing not instructed is voided', () => {
-    expect(check('voidTranche', pilot('in_progress', withTranches('confirmed')), voiding())).toBe(
+    expect(check('voidTranche', pilot('withdrawn', withTranches('confirmed', 'withheld')), voiding())).toBe(
       'TRANCHE_ALREADY_CONFIRMED',
     );
     const voided = pilot('withdrawn', withTranches('voided', 'withheld'));
     expect(check('voidTranche', voided, voiding())).toBe('TRANCHE_VOIDED');
     expect(check('confirmTranche', voided, { tranche: 'first', reference: 'BANK-1' })).toBe('TRANCHE_VOIDED');
-    expect(check('voidTranche', pilot('in_progress', withTranches('issued')), voiding('tail'))).toBe(
+    expect(check('voidTranche', pilot('withdrawn', withTranches('issued', 'withheld')), voiding('tail'))).toBe(
       'TRANCHE_NOT_ISSUED',
     );
     expect(check('voidTranche', pilot('tail_withheld', withTranches('confirmed', 'withheld')), voiding('tail'))).toBe(
@@ -320,8 +321,8 @@ describe('voidTranche and closeReclaim', () => {
     );
   });
   test('while the ledger is being written for a tranche, other money actions on it wait (TRANCHE_BUSY)', () => {
-    const busy = pilot('in_progress', (s) => {
-      withTranches('issued')(s);
+    const busy = pilot('withdrawn', (s) => {
+      withTranches('issued', 'withheld')(s);
       s.tranches!.first.inFlight = 'confirm';
     });
     expect(check('voidTranche', busy, voiding())).toBe('TRANCHE_BUSY');

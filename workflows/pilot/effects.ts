@@ -75,7 +75,7 @@ export class PilotEffects extends Settling {
     readonly call: Call,
     /** E-mail addresses of the pilot's contacts from its registration (personal data). */
     readonly pilotContacts: string[],
-    private readonly rules: Rules,
+    readonly rules: Rules,
   ) {
     super();
   }
@@ -285,7 +285,9 @@ export class PilotEffects extends Settling {
   async reclaim(tranche: Tranche): Promise<void> {
     const { state, call } = this;
     const t = state.tranches?.[tranche];
-    if (t?.status !== 'confirmed' || t.reclaim) return;
+    // Once per tranche: a confirmation and the integrity flag may both get here, one while the
+    // other's reclaim is still being written (its inFlight mark is set before any await).
+    if (t?.status !== 'confirmed' || t.reclaim || t.inFlight === 'reclaim') return;
     const reason = state.ending?.reason ?? '';
     await this.inLedger(t, 'reclaim', () =>
       openReclaim.executeWithOptions(
@@ -365,6 +367,9 @@ export class PilotEffects extends Settling {
   async announceOpenInstructions(): Promise<void> {
     const { state, call } = this;
     if (!this.rules.ledgerFirst || !EARLY_ENDINGS.includes(state.phase)) return;
+    // A confirmation or void being written decides first: finance is not asked about money it
+    // has just confirmed.
+    await this.blockBeside(() => !['first', 'tail'].some((t) => state.tranches?.[t as Tranche].inFlight));
     for (const tranche of ['first', 'tail'] as const) {
       const t = state.tranches?.[tranche];
       if (t?.status !== 'issued') continue;

@@ -99,6 +99,16 @@ export function registerStaffActions(life: PilotEffects): void {
 
 function register<N extends StaffActionName>(name: N, life: PilotEffects, accept: Accept): void {
   const entry = staffAction(name);
+  /**
+   * Before patch 'ledger-first-outbox' validators accepted any input that parsed, and handlers
+   * stored the parsed (normalised) form: those histories replay the same way, without ever
+   * throwing on an input today's schema would refuse.
+   */
+  const recorded = (rest: object): StaffActionInput<N> => {
+    if (life.rules.ledgerFirst) return rest as StaffActionInput<N>;
+    const parsed = entry.schema.safeParse(rest);
+    return parsed.success ? parsed.data : (rest as StaffActionInput<N>);
+  };
   setHandler(
     staffUpdates[name] as UpdateDefinition<PilotState, [Acting<StaffActionInput<N>>]>,
     async (input) => {
@@ -107,7 +117,7 @@ function register<N extends StaffActionName>(name: N, life: PilotEffects, accept
       // accepted the input).
       const { actor, requestedAt: _requestedAt, ...rest } = input;
       const before = life.mark();
-      await accept[name](rest as StaffActionInput<N>, { at: life.now(), by: actor, updateId: currentUpdateInfo()?.id });
+      await accept[name](recorded(rest), { at: life.now(), by: actor, updateId: currentUpdateInfo()?.id });
       if (entry.drives) await life.afterSettled(before);
       return life.state;
     },
