@@ -1,11 +1,34 @@
 # Shared by the README's two commands: make a fresh clone runnable without asking anything.
 # shellcheck shell=bash
 
-ensure_node_deps() {
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-    echo "Node.js 20+ with npm is needed (https://nodejs.org)" >&2
+# The project runs on the Node LTS pinned in .nvmrc. Where the machine's Node is older (Node 20 went
+# out of support in April 2026), the pinned build comes from the npm registry (the node-<os>-<arch>
+# package ships the official binary), cached per version outside the clone, and goes first on PATH
+# for everything these scripts start.
+ensure_node() {
+  local want major have os arch cache
+  want="$(tr -d ' \n' < .nvmrc)"
+  major="${want%%.*}"
+  have="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if [ "$have" -ge "$major" ] 2>/dev/null; then return 0; fi
+  if ! command -v npm >/dev/null; then
+    echo "Node.js ${major}+ with npm is needed (https://nodejs.org)" >&2
     exit 1
   fi
+  case "$(uname -s)" in Linux) os=linux ;; Darwin) os=darwin ;; *) echo "unsupported OS $(uname -s)" >&2; exit 1 ;; esac
+  case "$(uname -m)" in x86_64 | amd64) arch=x64 ;; aarch64 | arm64) arch=arm64 ;; *) echo "unsupported CPU $(uname -m)" >&2; exit 1 ;; esac
+  cache="${XDG_CACHE_HOME:-$HOME/.cache}/reform-pilots/node/${want}"
+  if [ ! -x "$cache/node_modules/node-$os-$arch/bin/node" ]; then
+    echo "== Node $(node -v 2>/dev/null || echo none) is older than ${major}: installing Node ${want} from the npm registry (node-$os-$arch)"
+    mkdir -p "$cache"
+    npm install --prefix "$cache" --no-save --no-audit --no-fund --no-package-lock "node-$os-$arch@${want}" >/dev/null
+  fi
+  export PATH="$cache/node_modules/node-$os-$arch/bin:$PATH"
+  echo "== using Node $(node -v) ($cache)"
+}
+
+ensure_node_deps() {
+  ensure_node
   if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "== installing npm dependencies (npm ci)"
     npm ci --no-audit --no-fund
