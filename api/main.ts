@@ -11,7 +11,7 @@ import { loadTokens } from './auth';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('api', config.LOG_LEVEL);
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { maxConnections: config.DATABASE_POOL_SIZE });
   const codec = codecFromEnvironment(log);
   const client = await connectClient(codec);
   const tokens = loadTokens();

@@ -6,6 +6,11 @@ const Millis = (fallback: DurationText) => Duration.default(fallback).transform(
 /** Process configuration from the environment, validated once at start. */
 const Env = z.object({
   DATABASE_URL: z.string().url(),
+  /**
+   * Database connections this process may hold. Every process sharing a server counts against its
+   * max_connections: `scripts/up.sh` sets it for API and worker to fit its embedded server.
+   */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(10),
   TASK_QUEUE: z.string().min(1).default('pilots'),
   API_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   API_HOST: z.string().default('127.0.0.1'),

@@ -20,11 +20,18 @@ export interface TemporalServerOptions {
   /** Codec server the Web UI should use to decode payloads. */
   uiCodecEndpoint?: string;
   readyTimeoutMs?: number;
+  /**
+   * Run the server in a process group of its own, so a terminal's Ctrl-C (SIGINT to the whole
+   * foreground group) does not stop it before the processes that use it; the caller stops it.
+   */
+  detached?: boolean;
 }
 
 export interface RunningTemporal {
   address: string;
   uiUrl: string | null;
+  /** The server process (null when the SDK runs it). */
+  pid: number | null;
   /** SIGTERM (or SIGKILL with `kill`: a crash, no graceful shutdown); resolves once it has exited. */
   stop(options?: { kill?: boolean }): Promise<void>;
 }
@@ -91,7 +98,7 @@ export async function startTemporalServer(cli: TemporalCli, options: TemporalSer
         extraArgs: devServerArgs(options).slice(2),
       },
     });
-    return { address, uiUrl, stop: () => env.teardown() };
+    return { address, uiUrl, pid: null, stop: () => env.teardown() };
   }
 
   const log = fs.openSync(options.logFile, 'a');
@@ -107,7 +114,7 @@ export async function startTemporalServer(cli: TemporalCli, options: TemporalSer
       ...(options.uiPort === null ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
       ...devServerArgs(options),
     ],
-    { stdio: ['ignore', log, log] },
+    { stdio: ['ignore', log, log], detached: options.detached ?? false },
   );
   fs.closeSync(log);
   try {
@@ -119,6 +126,7 @@ export async function startTemporalServer(cli: TemporalCli, options: TemporalSer
   return {
     address,
     uiUrl,
+    pid: child.pid ?? null,
     stop: ({ kill = false } = {}) =>
       new Promise<void>((resolve) => {
         if (exited(child)) return resolve();

