@@ -1,5 +1,7 @@
 import path from 'node:path';
 import express from 'express';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../domain/json-limits';
+import { API_TEMPORAL_TIMING } from '../lib/temporal';
 import { authenticator } from './auth';
 import type { ApiDeps } from './deps';
 import { DOCS_PAGE, openApiDocument } from './openapi';
@@ -10,6 +12,15 @@ import { codecCors, codecRoutes } from './routes/codec';
 import { callRoutes } from './routes/calls';
 import { pilotRoutes } from './routes/pilots';
 import { publicNoticeRoutes } from './routes/public-notice';
+
+/** Rejects once `ms` have passed (the work itself goes on; its result is then ignored). */
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
 
 export function createApp(deps: ApiDeps) {
   const app = express();
@@ -35,6 +46,15 @@ export function createApp(deps: ApiDeps) {
   });
   app.use('/codec', codecCors(deps.codecCorsOrigins));
   app.use(express.json({ limit: '4mb' }));
+  // Before any handler walks the body (zod, the NUL check) or sends it on to Temporal: deeply
+  // nested JSON is refused here, iteratively, instead of overflowing a recursive walk later.
+  app.use((req, _res, next) => {
+    next(
+      nestedDeeperThan(req.body, MAX_JSON_DEPTH)
+        ? new Problem('JSON_TOO_DEEP', `more than ${MAX_JSON_DEPTH} levels`)
+        : undefined,
+    );
+  });
 
   const routes = new ApiRoutes(express.Router(), authenticator(deps.tokens));
   routes.add(
@@ -52,9 +72,11 @@ export function createApp(deps: ApiDeps) {
       tag: 'health',
     },
     async (_req, res) => {
+      // A probe waits about a second: each check gets less than that, and an answer late is "unavailable".
+      const ms = API_TEMPORAL_TIMING.readinessMs;
       const checks = await Promise.allSettled([
-        deps.db.$queryRaw`SELECT 1`,
-        deps.client.workflowService.getSystemInfo({}),
+        withTimeout(deps.db.$queryRaw`SELECT 1`, ms),
+        deps.client.withDeadline(Date.now() + ms, () => deps.client.workflowService.getSystemInfo({})),
       ]);
       const [database, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
       const ready = checks.every((c) => c.status === 'fulfilled');

@@ -1,10 +1,13 @@
 /**
  * Every call the API makes into Temporal for pilots: start one, act on one through its Updates,
  * read its state. Errors come back as the problems a clerk understands (`temporal-errors.ts`).
+ * Every call has a deadline (`API_TEMPORAL_TIMING`): a request never waits on Temporal longer
+ * than that, and one made while Temporal is down gets 503 within about a second.
  */
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateStage,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -14,19 +17,19 @@ import { searchAttributesOf } from '../domain/search-attributes';
 import { refusalOf, type StaffActionInput, type StaffActionName } from '../domain/staff-actions';
 import { PILOT_WORKFLOW, pilotStateQuery, staffUpdates, type PilotWorkflow } from '../workflows/pilot/messages';
 import type { temporal as proto } from '@temporalio/proto';
+import { API_TEMPORAL_TIMING } from '../lib/temporal';
 import { Problem } from './problem';
-
-type HistoryEvent = proto.api.history.v1.IHistoryEvent;
 import { problemFromTemporal } from './temporal-errors';
 
-/** Runs a call into Temporal; what Temporal refuses becomes a problem (404, 409, 503 …). */
-export async function temporal<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw problemFromTemporal(error) ?? error;
-  }
-}
+type HistoryEvent = proto.api.history.v1.IHistoryEvent;
+
+/**
+ * What a staff action came to: its answer, or, when the workflow accepted it but did not finish
+ * within API_TEMPORAL_TIMING.updateResultMs (its activities are slow, or Temporal went away after
+ * accepting it), only that it was accepted. It will complete; the same request again (same
+ * Idempotency-Key, hence the same update id) then answers with its result.
+ */
+export type Acted = { done: true; state: PilotState } | { done: false; updateId: string };
 
 export class PilotWorkflows {
   constructor(
@@ -40,20 +43,34 @@ export class PilotWorkflows {
     return this.client.workflow.getHandle<PilotWorkflow>(pilotId);
   }
 
+  /** Every RPC inside `work` fails with DEADLINE_EXCEEDED once `ms` have passed. */
+  private within<T>(ms: number, work: () => Promise<T>): Promise<T> {
+    return this.client.withDeadline(Date.now() + ms, work);
+  }
+
+  /** Runs a call into Temporal under the call deadline; what Temporal refuses becomes a problem (404, 409, 503 …). */
+  private async temporal<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.within(API_TEMPORAL_TIMING.callDeadlineMs, work);
+    } catch (error) {
+      throw problemFromTemporal(error) ?? error;
+    }
+  }
+
   /** The pilot's live state, from its workflow. */
   state(pilotId: string): Promise<PilotState> {
-    return temporal(() => this.handle(pilotId).query(pilotStateQuery));
+    return this.temporal(() => this.handle(pilotId).query(pilotStateQuery));
   }
 
   /** 404 unless the pilot's workflow exists. */
   async exists(pilotId: string): Promise<void> {
-    await temporal(() => this.handle(pilotId).describe());
+    await this.temporal(() => this.handle(pilotId).describe());
   }
 
   /** The pilot a registration with this Idempotency-Key created, if any: its repeat answers with it. */
   async registeredWithKey(pilotId: string, key: string): Promise<PilotState | null> {
     try {
-      const { memo } = await this.handle(pilotId).describe();
+      const { memo } = await this.within(API_TEMPORAL_TIMING.callDeadlineMs, () => this.handle(pilotId).describe());
       return memo?.idempotencyKey === key ? await this.state(pilotId) : null;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return null;
@@ -72,25 +89,28 @@ export class PilotWorkflows {
       (pair): pair is SearchAttributePair => pair.value !== null,
     );
     try {
-      await this.client.workflow.start<PilotWorkflow>(PILOT_WORKFLOW, {
-        taskQueue: this.taskQueue,
-        workflowId: pilotId,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        memo: { idempotencyKey },
-        staticSummary: `${registration.pilotUnit.name}（${registration.province}）· ${call.name}`,
-        staticDetails: [
-          `**试点 pilot** ${pilotId}`,
-          `**试点单位 pilot unit** ${registration.pilotUnit.name}`,
-          `**申报单位 applicant unit** ${registration.applicantUnit.name}`,
-          `**申报通知 call** ${call.name} (${call.id})`,
-          `**登记 registered by** ${registeredBy.id} (${registeredBy.role})`,
-        ].join('\n\n'),
-        typedSearchAttributes: first,
-        args: [start],
-      });
+      // A start that runs out of time may still have happened: the repeat (same key) finds it by its memo.
+      await this.within(API_TEMPORAL_TIMING.callDeadlineMs, () =>
+        this.client.workflow.start<PilotWorkflow>(PILOT_WORKFLOW, {
+          taskQueue: this.taskQueue,
+          workflowId: pilotId,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { idempotencyKey },
+          staticSummary: `${registration.pilotUnit.name}（${registration.province}）· ${call.name}`,
+          staticDetails: [
+            `**试点 pilot** ${pilotId}`,
+            `**试点单位 pilot unit** ${registration.pilotUnit.name}`,
+            `**申报单位 applicant unit** ${registration.applicantUnit.name}`,
+            `**申报通知 call** ${call.name} (${call.id})`,
+            `**登记 registered by** ${registeredBy.id} (${registeredBy.role})`,
+          ].join('\n\n'),
+          typedSearchAttributes: first,
+          args: [start],
+        }),
+      );
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw problemFromTemporal(error) ?? error;
-      const { memo } = await temporal(() => this.handle(pilotId).describe());
+      const { memo } = await this.temporal(() => this.handle(pilotId).describe());
       if (memo?.idempotencyKey !== idempotencyKey) throw new Problem('PILOT_ALREADY_REGISTERED');
     }
     return this.state(pilotId);
@@ -101,27 +121,48 @@ export class PilotWorkflows {
    * (synchronously, leaving no event in history) and the answer is the pilot's new state. The
    * Idempotency-Key becomes the update id, so Temporal answers a repeat with the first result,
    * and after the workflow has ended the first result is read back from its history.
+   *
+   * Deadlines and an Update's meaning: the Update is sent in two steps. Until Temporal says it
+   * has accepted it (the validator passed), the call deadline applies and running out of time is
+   * a 503 that says nothing happened *as far as we know*: it may still be accepted, and the
+   * client's repeat with the same key is then answered with that same Update's result, never a
+   * second action. Once accepted, the action will happen whatever becomes of this request, so
+   * failing to wait for its result (updateResultMs, or Temporal gone meanwhile) is not an error:
+   * the answer says it was accepted (202) and the repeat fetches the result.
    */
   async act<N extends StaffActionName>(
     pilotId: string,
     name: N,
     input: Acting<StaffActionInput<N>>,
     idempotencyKey: string,
-  ): Promise<PilotState> {
+  ): Promise<Acted> {
     const handle = this.handle(pilotId);
     const updateId = `${name}:${idempotencyKey}`;
     // Every decision's payload names who asked, in which role, and when.
     const request = { ...input, requestedAt: new Date().toISOString() };
     try {
-      return await handle.executeUpdate(staffUpdates[name], { args: [request], updateId });
+      const update = await this.within(API_TEMPORAL_TIMING.callDeadlineMs, () =>
+        handle.startUpdate(staffUpdates[name], {
+          args: [request],
+          updateId,
+          waitForStage: WorkflowUpdateStage.ACCEPTED,
+        }),
+      );
+      try {
+        return { done: true, state: await this.within(API_TEMPORAL_TIMING.updateResultMs, () => update.result()) };
+      } catch (error) {
+        const problem = problemFromTemporal(error);
+        if (problem?.code === 'TEMPORAL_UNAVAILABLE') return { done: false, updateId };
+        throw problem ?? error;
+      }
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw problemFromTemporal(error) ?? error;
       await this.exists(pilotId);
       // The workflow has ended: a repeat gets the first answer from history; anything else gets
       // the refusal the ended pilot's rules give (e.g. a confirmation of a voided instruction).
-      const history = await temporal(() => handle.fetchHistory());
+      const history = await this.temporal(() => handle.fetchHistory());
       const earlier = await this.updateResult(history.events ?? [], updateId);
-      if (earlier) return earlier;
+      if (earlier) return { done: true, state: earlier };
       const [state, start] = await Promise.all([this.state(pilotId), this.startOf(history.events ?? [])]);
       const refusal = start ? refusalOf(name, state, start.call, input, Date.now()) : null;
       throw refusal ? new Problem(refusal.code, refusal.detail) : new Problem('PILOT_ENDED', state.phase);

@@ -2,11 +2,13 @@ import type { ErrorRequestHandler, Response } from 'express';
 import { ZodError } from 'zod';
 import { refusals, type RefusalCode } from '../domain/errors';
 import type { Logger } from '../lib/logger';
+import { isDatabaseUnavailable } from './db-errors';
 
 const STATUS: Record<RefusalCode, number> = {
   VALIDATION_FAILED: 422,
   MALFORMED_JSON: 400,
   MALFORMED_REQUEST: 400,
+  JSON_TOO_DEEP: 400,
   NOT_FOUND: 404,
   CALL_NOT_FOUND: 404,
   CALL_ALREADY_EXISTS: 409,
@@ -44,8 +46,12 @@ const STATUS: Record<RefusalCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   PILOT_ENDED: 409,
   TEMPORAL_UNAVAILABLE: 503,
+  DATABASE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
+
+/** Seconds a client waits before repeating a request a dependency outage refused. */
+export const RETRY_AFTER_SECONDS = 2;
 
 export interface FieldProblem {
   path: string;
@@ -76,6 +82,8 @@ export function fieldProblems(error: ZodError): FieldProblem[] {
 export function sendProblem(res: Response, problem: Problem): void {
   const status = STATUS[problem.code];
   if (status === 401) res.set('WWW-Authenticate', 'Bearer');
+  // A dependency is away: say when to come back (RFC 9110 §10.2.3), soon enough to catch its return.
+  if (status === 503) res.set('Retry-After', String(RETRY_AFTER_SECONDS));
   const { zh, en } = refusals[problem.code];
   res
     .status(status)
@@ -106,6 +114,10 @@ export function problemHandler(log: Logger): ErrorRequestHandler {
     // is the client's mistake, not ours.
     if ((typeof status === 'number' && status >= 400 && status < 500) || error instanceof URIError) {
       return sendProblem(res, new Problem('MALFORMED_REQUEST'));
+    }
+    if (isDatabaseUnavailable(error)) {
+      log.warn({ err: error }, 'database unavailable');
+      return sendProblem(res, new Problem('DATABASE_UNAVAILABLE'));
     }
     log.error({ err: error }, 'unhandled error');
     return sendProblem(res, new Problem('INTERNAL'));

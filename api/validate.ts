@@ -1,25 +1,32 @@
 import type { z } from 'zod';
+import { MAX_JSON_DEPTH, nestedDeeperThan, nulPath } from '../domain/json-limits';
 import { fieldProblems, Problem } from './problem';
 
-/** PostgreSQL cannot store NUL in text: refuse it at the door rather than in a retried activity. */
-export function nulPath(value: unknown, path: string[] = []): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? path.join('.') : null;
-  if (value && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      const found = nulPath(inner, [...path, key]);
-      if (found !== null) return found;
-    }
+export { nulPath };
+
+/**
+ * The checks every JSON input passes before a schema walks it: not nested deeper than
+ * MAX_JSON_DEPTH (400 JSON_TOO_DEEP), no NUL in any string (PostgreSQL cannot store it: refused at
+ * the door rather than in a retried activity). `prefix` names the field the JSON came in.
+ */
+export function checkJsonShape(value: unknown, prefix = ''): void {
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+    throw new Problem('JSON_TOO_DEEP', `${prefix ? `${prefix}: ` : ''}more than ${MAX_JSON_DEPTH} levels`);
   }
-  return null;
+  const withNul = nulPath(value);
+  if (withNul !== null) {
+    throw new Problem('VALIDATION_FAILED', undefined, [
+      {
+        path: [prefix, withNul].filter(Boolean).join('.'),
+        code: 'invalid_characters',
+        message: 'NUL characters are not allowed',
+      },
+    ]);
+  }
 }
 
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const withNul = nulPath(body);
-  if (withNul !== null) {
-    throw new Problem('VALIDATION_FAILED', undefined, [
-      { path: withNul, code: 'invalid_characters', message: 'NUL characters are not allowed' },
-    ]);
-  }
+  checkJsonShape(body);
   const parsed = schema.safeParse(body ?? {});
   if (!parsed.success) throw new Problem('VALIDATION_FAILED', undefined, fieldProblems(parsed.error));
   return parsed.data;

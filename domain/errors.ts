@@ -6,6 +6,10 @@ export const refusals = {
   VALIDATION_FAILED: { zh: '请求内容不符合要求', en: 'The request is invalid' },
   MALFORMED_JSON: { zh: '请求正文不是有效的 JSON', en: 'The request body is not valid JSON' },
   MALFORMED_REQUEST: { zh: '请求格式错误', en: 'The request is malformed' },
+  JSON_TOO_DEEP: {
+    zh: '请求正文的 JSON 嵌套层级过深',
+    en: 'The JSON in the request is nested too deeply',
+  },
   NOT_FOUND: { zh: '请求的资源不存在', en: 'No such resource' },
   CALL_NOT_FOUND: { zh: '申报通知不存在', en: 'No such call' },
   CALL_ALREADY_EXISTS: { zh: '该申报通知编号已存在', en: 'A call with this id already exists' },
@@ -87,6 +91,10 @@ export const refusals = {
   TEMPORAL_UNAVAILABLE: {
     zh: '工作流服务暂不可用，请稍后重试',
     en: 'The workflow service is unavailable; try again later',
+  },
+  DATABASE_UNAVAILABLE: {
+    zh: '数据库暂不可用，请稍后重试',
+    en: 'The database is unavailable; try again later',
   },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
 } as const satisfies Record<string, { zh: string; en: string }>;

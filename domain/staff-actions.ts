@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import { expectedPdfName, formIssuesAgainst } from './application-form';
 import type { Call } from './call';
 import type { RefusalCode } from './errors';
+import { MAX_JSON_DEPTH, nestedDeeperThan, nulPath } from './json-limits';
 import {
   ENDED_PHASES,
   ExpertScore,
@@ -337,8 +338,13 @@ export function parseActing<S extends z.ZodType>(
   schema: S,
   input: unknown,
 ): { ok: true; value: Acting<z.output<S>> } | { ok: false; refusal: Refusal } {
+  // Another client may send an Update the API never saw: deep nesting is refused before anything
+  // recursive (zod, firstDifference) walks it, so the validator refuses rather than overflows.
+  if (nestedDeeperThan(input, MAX_JSON_DEPTH)) {
+    return { ok: false, refusal: refusal('JSON_TOO_DEEP', `more than ${MAX_JSON_DEPTH} levels`) };
+  }
   // PostgreSQL cannot store NUL in text: refuse it here rather than in a retried activity.
-  if (JSON.stringify(input ?? null).includes('\\u0000')) {
+  if (nulPath(input) !== null) {
     return { ok: false, refusal: refusal('VALIDATION_FAILED', 'NUL characters are not allowed') };
   }
   const parsed = acting(schema).safeParse(input);

@@ -1,4 +1,10 @@
-import { Client, Connection } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  defaultGrpcRetryOptions,
+  makeGrpcRetryInterceptor,
+  type ConnectionOptions,
+} from '@temporalio/client';
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
@@ -26,10 +32,56 @@ export function dataConverterFor(codec: PayloadCodec | null): DataConverter | un
   return codec ? { payloadCodecs: [codec] } : undefined;
 }
 
+/**
+ * How long the API waits on Temporal. A request must not hang on a server that is away: the SDK's
+ * default retries an unavailable server for ~20 s and gRPC's reconnect backoff grows to 2 min,
+ * so a request waited 17–22 s for its 503 and the API needed up to 28 s to notice Temporal's
+ * return. These bound both.
+ */
+export const API_TEMPORAL_TIMING = {
+  /** Connecting at start. */
+  connectTimeoutMs: 5000,
+  /**
+   * Retries of an UNAVAILABLE server (4 attempts at 100 ms × 1.7ⁿ ≈ 1 s in all), so that a request
+   * to a Temporal that is down gets its 503 within 2 s, while a blip is still ridden out.
+   */
+  maxAttempts: 4,
+  /**
+   * Reconnect backoff: 250 ms doubling to at most 1 s (gRPC's default grows to 120 s), so the API
+   * finds a returned server within about a second, however long it was away.
+   */
+  initialReconnectBackoffMs: 250,
+  maxReconnectBackoffMs: 1000,
+  /**
+   * Deadline of each call a request makes (start, query, describe, history, an Update until it is
+   * accepted): what a Temporal that is up but not answering (a hung server, a silent network)
+   * costs a request at most.
+   */
+  callDeadlineMs: 5000,
+  /** How long a request waits for an accepted Update's result before answering 202 (accepted). */
+  updateResultMs: 20_000,
+  /** The readiness probe's own deadline, inside the 1 s a probe allows. */
+  readinessMs: 800,
+} as const;
+
+/** The API's connection options on top of address and credentials (tests use them too). */
+export function apiConnectionOptions(): Pick<ConnectionOptions, 'connectTimeout' | 'channelArgs' | 'interceptors'> {
+  const t = API_TEMPORAL_TIMING;
+  return {
+    connectTimeout: t.connectTimeoutMs,
+    channelArgs: {
+      'grpc.initial_reconnect_backoff_ms': t.initialReconnectBackoffMs,
+      'grpc.min_reconnect_backoff_ms': t.initialReconnectBackoffMs,
+      'grpc.max_reconnect_backoff_ms': t.maxReconnectBackoffMs,
+    },
+    interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: t.maxAttempts }))],
+  };
+}
+
 export async function connectClient(codec: PayloadCodec | null, env?: NodeJS.ProcessEnv): Promise<Client> {
   const { connectionOptions, namespace } = temporalSettings(env);
   const { address, tls, apiKey, metadata } = connectionOptions;
-  const connection = await Connection.connect({ address, tls, apiKey, metadata });
+  const connection = await Connection.connect({ address, tls, apiKey, metadata, ...apiConnectionOptions() });
   return new Client({ connection, namespace, dataConverter: dataConverterFor(codec) });
 }
 

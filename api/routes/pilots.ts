@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { ApplicationForm, expectedPdfName, formIssuesAgainst } from '../../domain/application-form';
@@ -19,10 +19,10 @@ import {
   type StaffActionName,
 } from '../../domain/staff-actions';
 import type { ApiDeps } from '../deps';
-import { PilotWorkflows } from '../pilot-workflows';
+import { PilotWorkflows, type Acted } from '../pilot-workflows';
 import { fieldProblems, Problem } from '../problem';
 import { READERS, STAFF, type ApiRoutes } from '../registry';
-import { nulPath, parseBody } from '../validate';
+import { checkJsonShape, parseBody } from '../validate';
 import { pilotView } from '../views';
 
 const ListQuery = z.object({
@@ -33,6 +33,11 @@ const ListQuery = z.object({
 });
 const Publicity = z.object({ note: z.string().trim().min(1).max(2000) });
 const PDF_MAGIC = Buffer.from('%PDF-');
+const ACCEPTED_MESSAGE = {
+  message: '操作已受理，正在处理；用同一 Idempotency-Key 重复请求可取得结果',
+  messageEn:
+    'The action was accepted and is being carried out; repeat the request with the same Idempotency-Key for its result',
+};
 
 export function pilotRoutes(
   routes: ApiRoutes,
@@ -41,6 +46,17 @@ export function pilotRoutes(
   const namespace = client.options.namespace;
   const pilots = new PilotWorkflows(client, taskQueue, codec);
   const view = (state: PilotState, role: Role) => pilotView(state, uiUrl, namespace, role);
+  /** The pilot's new state, or 202: accepted by its workflow, still running (see PilotWorkflows.act). */
+  const answerActed = (res: Response, pilotId: string, acted: Acted, role: Role) => {
+    if (acted.done) {
+      res.json(view(acted.state, role));
+      return;
+    }
+    res
+      .status(202)
+      .location(`/pilots/${pilotId}`)
+      .json({ pilotId, updateId: acted.updateId, status: 'accepted', ...ACCEPTED_MESSAGE });
+  };
   const endpointOf = (name: StaffActionName) => {
     const { route } = STAFF_ACTIONS[name];
     return {
@@ -76,8 +92,8 @@ export function pilotRoutes(
       const raw: unknown = fromPath.length ? { ...(req.body as object), ...params } : req.body;
       const input = parseBody(entry.schema, raw) as StaffActionInput<N>;
       const acting = { ...input, actor: req.actor } as Acting<StaffActionInput<N>>;
-      const state = await pilots.act(req.params.pilotId as string, name, acting, req.idempotencyKey);
-      res.json(view(state, req.actor.role));
+      const acted = await pilots.act(req.params.pilotId as string, name, acting, req.idempotencyKey);
+      answerActed(res, req.params.pilotId as string, acted, req.actor.role);
     });
   }
 
@@ -191,12 +207,7 @@ export function pilotRoutes(
           { path: 'form', code: 'invalid_json', message: 'the "form" field must be JSON' },
         ]);
       }
-      const withNul = nulPath(json);
-      if (withNul !== null) {
-        throw new Problem('VALIDATION_FAILED', undefined, [
-          { path: `form.${withNul}`, code: 'invalid_characters', message: 'NUL characters are not allowed' },
-        ]);
-      }
+      checkJsonShape(json, 'form');
       const parsed = ApplicationForm.safeParse(json);
       if (!parsed.success) {
         throw new Problem(
@@ -228,13 +239,13 @@ export function pilotRoutes(
       const expected = expectedPdfName(parsed.data.basic.applicantUnit);
       if (fileName !== expected) throw new Problem('PDF_WRONG_NAME', `expected ${expected}`);
       const { sha256, sizeBytes } = await store.put(file.buffer);
-      const state = await pilots.act(
+      const acted = await pilots.act(
         pilotId,
         'submit',
         { form: parsed.data, pdf: { sha256, fileName, sizeBytes }, actor: req.actor },
         req.idempotencyKey,
       );
-      res.json(view(state, req.actor.role));
+      answerActed(res, pilotId, acted, req.actor.role);
     },
   );
 
