@@ -23,7 +23,10 @@ import { CallInput, SECOND_BATCH_2020 } from '../domain/call';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { newCodecKeys } from '../lib/codec';
 import { callRecord } from '../lib/calls';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { createDb } from '../lib/db';
+import { temporalSettings } from '../lib/temporal';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
@@ -245,7 +248,7 @@ function devTokens(): NodeJS.ProcessEnv {
   return { API_TOKENS_FILE: file };
 }
 
-async function temporal(apiPort: number): Promise<{ env: NodeJS.ProcessEnv; uiUrl: string }> {
+async function temporalService(apiPort: number): Promise<{ env: NodeJS.ProcessEnv; uiUrl: string }> {
   if (process.env.TEMPORAL_ADDRESS) {
     say(`using the Temporal service at ${process.env.TEMPORAL_ADDRESS}`);
     return { env: {}, uiUrl: process.env.TEMPORAL_UI_URL ?? '(the cluster’s own Web UI)' };
@@ -279,6 +282,32 @@ async function temporal(apiPort: number): Promise<{ env: NodeJS.ProcessEnv; uiUr
     },
   });
   return { env: { TEMPORAL_ADDRESS: server.address }, uiUrl: server.uiUrl ?? '' };
+}
+
+/**
+ * The stack is up once the worker polls its task queue, not merely once it was spawned: requests
+ * made before that wait in Temporal for a worker and run into the API's deadlines. The worker
+ * is recognised by its poller identity (`<pid>@<host>`), not by pollers of an earlier run.
+ */
+async function waitForWorker(env: NodeJS.ProcessEnv, worker: ChildProcess, timeoutMs = 120_000): Promise<void> {
+  const { connectionOptions, namespace } = temporalSettings(env);
+  const connection = await Connection.connect(connectionOptions);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (worker.exitCode !== null || worker.signalCode !== null) throw new Error('the worker exited');
+      const { pollers } = await connection.workflowService.describeTaskQueue({
+        namespace,
+        taskQueue: { name: env.TASK_QUEUE ?? 'pilots' },
+        taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+      });
+      if (pollers.some((p) => p.identity?.startsWith(`${worker.pid}@`))) return;
+      if (Date.now() > deadline) throw new Error(`the worker did not poll within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    await connection.close();
+  }
 }
 
 let stopping = false;
@@ -317,7 +346,7 @@ async function main(): Promise<void> {
   await seed(databaseUrl);
   checkNotStopping();
   const apiPort = Number(process.env.API_PORT ?? 3000);
-  const { env: temporalEnv, uiUrl } = await temporal(apiPort);
+  const { env: temporalEnv, uiUrl } = await temporalService(apiPort);
   checkNotStopping();
 
   const env: NodeJS.ProcessEnv = {
@@ -332,9 +361,14 @@ async function main(): Promise<void> {
     API_PORT: String(apiPort),
     TEMPORAL_UI_URL: uiUrl,
   };
-  startNode('worker', 'worker', 'worker/main.ts', { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.worker) });
+  const worker = startNode('worker', 'worker', 'worker/main.ts', {
+    ...env,
+    DATABASE_POOL_SIZE: String(POOL_SIZES.worker),
+  });
   const api = startNode('API', 'api', 'api/main.ts', { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.api) });
   await waitForPort(apiPort, api, 'the API');
+  checkNotStopping();
+  await waitForWorker(env, worker);
   checkNotStopping();
 
   say(`the stack is up after ${((Date.now() - began) / 1000).toFixed(1)} s:`);
