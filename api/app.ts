@@ -76,7 +76,11 @@ export function createApp(deps: ApiDeps) {
       const ms = API_TEMPORAL_TIMING.readinessMs;
       const checks = await Promise.allSettled([
         withTimeout(deps.db.$queryRaw`SELECT 1`, ms),
-        deps.client.withDeadline(Date.now() + ms, () => deps.client.workflowService.getSystemInfo({})),
+        // The deadline ends the call; the timeout also cuts short the SDK's retry pauses, which a deadline does not.
+        withTimeout(
+          deps.client.withDeadline(Date.now() + ms, () => deps.client.workflowService.getSystemInfo({})),
+          ms,
+        ),
       ]);
       const [database, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
       const ready = checks.every((c) => c.status === 'fulfilled');

@@ -22,7 +22,7 @@ import { startSmtp, type TestSmtp } from './smtp';
 import { createMailer } from '../../lib/mailer';
 import { startOutboxRelay } from '../../lib/outbox-relay';
 import { AesGcmCodec, CodecKeys } from '../../lib/codec';
-import { dataConverterFor } from '../../lib/temporal';
+import { apiConnectionOptions, dataConverterFor } from '../../lib/temporal';
 import { cloneTestDatabase, dropTestDatabase } from './environment';
 
 export const TEST_USERS = {
@@ -74,6 +74,8 @@ export interface StackOptions {
   workerDatabaseUrl?: (databaseUrl: string) => string;
   /** The relay's SMTP server (default: the stack's own, `smtp.url`). */
   smtpUrl?: string;
+  /** The API's database URL given the stack's, e.g. through a TCP proxy the test cuts (`db` stays direct). */
+  apiDatabaseUrl?: (databaseUrl: string) => string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -120,7 +122,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       })
     : null;
 
-  const connection = await Connection.connect({ address });
+  // The API's connection as the product makes it (deadlines, bounded retries, fast reconnect).
+  const connection = await Connection.connect({ address, ...apiConnectionOptions() });
+  const apiDatabaseUrl = options.apiDatabaseUrl?.(databaseUrl);
+  const apiDb = apiDatabaseUrl ? createDb(apiDatabaseUrl) : db;
   const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterFor(codec) });
   const tokens = Object.fromEntries(
     (Object.keys(TEST_USERS) as Role[]).map((role) => [role, `test-${role}-${randomUUID()}`]),
@@ -128,7 +133,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const storageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pilot-documents-'));
   const app = createApp({
     client,
-    db,
+    db: apiDb,
     taskQueue,
     uiUrl: 'http://127.0.0.1:8233',
     log: createLogger('api-test', 'silent'),
@@ -165,6 +170,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await workerConnection?.close();
       await db.$disconnect();
       if (workerDb !== db) await workerDb.$disconnect();
+      if (apiDb !== db) await apiDb.$disconnect();
       if (ownDatabase) await dropTestDatabase(ownDatabase);
       mailer.close();
       await smtp.close();
