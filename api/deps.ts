@@ -19,4 +19,6 @@ export interface ApiDeps {
   codec: PayloadCodec | null;
   /** Web UI origins allowed to call the codec endpoint. */
   codecCorsOrigins: readonly string[];
+  /** How long a staff action waits for its accepted Update's result before 202 (default API_TEMPORAL_TIMING). */
+  updateResultMs?: number;
 }

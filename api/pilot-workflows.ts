@@ -25,7 +25,7 @@ type HistoryEvent = proto.api.history.v1.IHistoryEvent;
 
 /**
  * What a staff action came to: its answer, or, when the workflow accepted it but did not finish
- * within API_TEMPORAL_TIMING.updateResultMs (its activities are slow, or Temporal went away after
+ * within updateResultMs (its activities are slow, or Temporal went away after
  * accepting it), only that it was accepted. It will complete; the same request again (same
  * Idempotency-Key, hence the same update id) then answers with its result.
  */
@@ -37,6 +37,7 @@ export class PilotWorkflows {
     private readonly taskQueue: string,
     /** The same codec the client's data converter uses, to read results back from history. */
     private readonly codec: PayloadCodec | null,
+    private readonly updateResultMs: number = API_TEMPORAL_TIMING.updateResultMs,
   ) {}
 
   private handle(pilotId: string): WorkflowHandle<PilotWorkflow> {
@@ -149,7 +150,7 @@ export class PilotWorkflows {
         }),
       );
       try {
-        return { done: true, state: await this.within(API_TEMPORAL_TIMING.updateResultMs, () => update.result()) };
+        return { done: true, state: await this.within(this.updateResultMs, () => update.result()) };
       } catch (error) {
         const problem = problemFromTemporal(error);
         if (problem?.code === 'TEMPORAL_UNAVAILABLE') return { done: false, updateId };

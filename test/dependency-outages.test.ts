@@ -4,11 +4,13 @@
  * Temporal is back (after an outage long enough for gRPC's default backoff to have grown), the API's
  * connection answers again within a few seconds (a query also waits for the worker to reconnect). With the API's database connection refused or dropped
  * (through a TCP proxy the test controls), reads and writes get 503 DATABASE_UNAVAILABLE with
- * Retry-After, never 500, and the API recovers once the database is reachable again.
+ * Retry-After, never 500, and the API recovers once the database is reachable again. A staff
+ * action the workflow accepted but could not finish in time answers 202, and its repeat (same
+ * Idempotency-Key) the one result.
  */
 import { randomUUID } from 'node:crypto';
-import { adminDatabaseUrl, eventually, recordFigures, sleep } from './faults/support';
-import { openCall, registerPilot } from './support/pilots';
+import { adminDatabaseUrl, eventually, recordFigures, sleep, startStackBehindDatabaseProxy } from './faults/support';
+import { openCall, pilotInProgress, registerPilot } from './support/pilots';
 import { startRestartableTemporal, type RestartableTemporal } from './support/restartable-temporal';
 import { compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
 import { proxiedUrl, startTcpProxy, targetOf, type TcpProxy } from './support/tcp-proxy';
@@ -196,4 +198,50 @@ describe('database connection refused', () => {
     expect((await timed(s, 'GET', '/health/ready')).status).toBe(200);
     recordFigures('database-refused', { database503Ms: figures });
   }, 60_000);
+});
+
+describe('an accepted action whose result is late', () => {
+  let proxy: TcpProxy | undefined;
+  let stack: Stack | undefined;
+
+  beforeAll(async () => {
+    // The worker's database behind the proxy: cut, the confirmation's ledger activity cannot finish.
+    ({ stack, proxy } = await startStackBehindDatabaseProxy({ updateResultMs: 1500 }));
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await proxy?.close();
+  }, 60_000);
+
+  test('answers 202 (accepted), never a failure; the repeat with its key gets the one result', async () => {
+    const s = stack!;
+    const callId = await openCall(s);
+    const { pilotId } = await pilotInProgress(s, callId);
+    const key = `late-${randomUUID()}`;
+    const path = `/pilots/${pilotId}/tranches/first/confirmation`;
+
+    proxy!.cut();
+    const accepted = await timed(s, 'POST', path, { reference: 'BANK-202' }, key);
+    expect([accepted.status, accepted.body.status, accepted.body.pilotId]).toEqual([202, 'accepted', pilotId]);
+    expect(accepted.body.messageEn).toMatch(/same Idempotency-Key/);
+    expect(accepted.ms).toBeLessThan(5000);
+    // Still running: a repeat says accepted again rather than doing anything twice.
+    const again = await timed(s, 'POST', path, { reference: 'BANK-202' }, key);
+    expect(again.status).toBe(202);
+
+    proxy!.restore();
+    const done = await eventually(
+      async () => {
+        const answer = await timed(s, 'POST', path, { reference: 'BANK-202' }, key);
+        return answer.status === 200 ? answer : undefined;
+      },
+      30_000,
+      'the accepted confirmation completing',
+      500,
+    );
+    const tranches = done.body.tranches as Record<string, { status: string; confirmation: { reference: string } }>;
+    expect([tranches.first!.status, tranches.first!.confirmation.reference]).toEqual(['confirmed', 'BANK-202']);
+    const ledger = await s.db.ledgerEntry.findMany({ where: { pilotId, tranche: 'first' } });
+    expect(ledger.map((row) => [row.status, row.confirmationRef])).toEqual([['confirmed', 'BANK-202']]);
+  }, 90_000);
 });

@@ -41,10 +41,10 @@ const ACCEPTED_MESSAGE = {
 
 export function pilotRoutes(
   routes: ApiRoutes,
-  { client, db, taskQueue, uiUrl, store, pdfMaxBytes, codec }: ApiDeps,
+  { client, db, taskQueue, uiUrl, store, pdfMaxBytes, codec, updateResultMs }: ApiDeps,
 ): void {
   const namespace = client.options.namespace;
-  const pilots = new PilotWorkflows(client, taskQueue, codec);
+  const pilots = new PilotWorkflows(client, taskQueue, codec, updateResultMs);
   const view = (state: PilotState, role: Role) => pilotView(state, uiUrl, namespace, role);
   /** The pilot's new state, or 202: accepted by its workflow, still running (see PilotWorkflows.act). */
   const answerActed = (res: Response, pilotId: string, acted: Acted, role: Role) => {

@@ -76,6 +76,8 @@ export interface StackOptions {
   smtpUrl?: string;
   /** The API's database URL given the stack's, e.g. through a TCP proxy the test cuts (`db` stays direct). */
   apiDatabaseUrl?: (databaseUrl: string) => string;
+  /** How long a staff action waits for its Update's result before answering 202 (default: the product's). */
+  updateResultMs?: number;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -142,6 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     pdfMaxBytes: 64 * 1024,
     codec,
     codecCorsOrigins: options.codecCorsOrigins ?? ['http://127.0.0.1:8233'],
+    updateResultMs: options.updateResultMs,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(options.apiPort ?? 0, '127.0.0.1', () => resolve(s));
