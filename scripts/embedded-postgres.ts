@@ -110,8 +110,9 @@ async function initialise(dataDir: string, password: string, say: (line: string)
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    // PostgreSQL refuses to run as root; as root the package creates (once) and uses an OS user `postgres`.
-    createPostgresUser: true,
+    // PostgreSQL refuses to run as root; as root the package creates (once) and uses an OS user
+    // `postgres`. Only as root: otherwise the package would try `groupadd` even though it needs no user.
+    createPostgresUser: os.userInfo().uid === 0,
     initdbFlags: ['--encoding=UTF8'],
     onLog: () => undefined,
     onError: (error: unknown) => say(`initdb: ${String(error)}`),

@@ -204,6 +204,7 @@ test('first start: 50 parallel registrations and submissions on the embedded dat
   const units = Array.from({ length: 50 }, (_, i) => `unit${String(i).padStart(2, '0')}`);
   const answers = await Promise.all(
     units.map(async (unit) => {
+      const t0 = Date.now();
       const registered = await call<{ pilotId: string; phase: string }>(
         up,
         'POST',
@@ -211,6 +212,7 @@ test('first start: 50 parallel registrations and submissions on the embedded dat
         registration(callId, unit),
         { as: 'staff' },
       );
+      const t1 = Date.now();
       const pilotId = `${callId}.${unit}`;
       const submitted = await call<{ phase: string }>(
         up,
@@ -219,13 +221,20 @@ test('first start: 50 parallel registrations and submissions on the embedded dat
         submissionBody(validForm(`${unit} 市科协`), pdfBytes(pilotId)),
         { as: 'staff' },
       );
-      return { unit, registered, submitted };
+      return { unit, registered, submitted, ms: { registration: t1 - t0, submission: Date.now() - t1 } };
     }),
   );
+  const slowest = (what: 'registration' | 'submission') => Math.max(...answers.map((a) => a.ms[what]));
+  console.log(
+    `50 in parallel: slowest registration ${slowest('registration')} ms, submission ${slowest('submission')} ms`,
+  );
   const failures = answers
-    .flatMap((a) => [a.registered, a.submitted])
-    .filter((a) => a.status >= 500)
-    .map((a) => `${a.status} ${JSON.stringify(a.body)}`);
+    .flatMap((a) => [
+      { what: `registration ${a.unit} (${a.ms.registration} ms)`, answer: a.registered },
+      { what: `submission ${a.unit} (${a.ms.submission} ms)`, answer: a.submitted },
+    ])
+    .filter(({ answer }) => answer.status >= 500)
+    .map(({ what, answer }) => `${what}: ${answer.status} ${JSON.stringify(answer.body)}`);
   expect(failures).toEqual([]);
   expect(answers.map((a) => [a.unit, a.registered.status, a.submitted.status, a.submitted.body.phase])).toEqual(
     units.map((unit) => [unit, 201, 200, 'submitted']),
