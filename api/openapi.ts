@@ -59,7 +59,17 @@ export function openApiDocument(endpoints: readonly Endpoint[]) {
         },
         ...(e.roles === 'public' ? {} : { 401: problem, 403: problem }),
         404: problem,
-        ...(e.write ? { 409: problem, 413: problem, 422: problem, 428: problem } : {}),
+        ...(e.write ? { 400: problem, 409: problem, 413: problem, 422: problem, 428: problem } : {}),
+        ...(e.staffAction
+          ? {
+              202: {
+                description:
+                  'Accepted by the workflow, result not yet known: repeat with the same Idempotency-Key for it',
+                content: { 'application/json': { schema: z.object({}).loose() } },
+              },
+            }
+          : {}),
+        503: problem,
       },
     });
   }

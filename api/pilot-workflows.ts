@@ -141,8 +141,10 @@ export class PilotWorkflows {
     const updateId = `${name}:${idempotencyKey}`;
     // Every decision's payload names who asked, in which role, and when.
     const request = { ...input, requestedAt: new Date().toISOString() };
+    // One budget for both steps: acceptance is slow only when the worker is (Temporal down fails fast).
+    const until = Date.now() + this.updateResultMs;
     try {
-      const update = await this.within(API_TEMPORAL_TIMING.callDeadlineMs, () =>
+      const update = await this.client.withDeadline(until, () =>
         handle.startUpdate(staffUpdates[name], {
           args: [request],
           updateId,
@@ -150,7 +152,7 @@ export class PilotWorkflows {
         }),
       );
       try {
-        return { done: true, state: await this.within(this.updateResultMs, () => update.result()) };
+        return { done: true, state: await this.client.withDeadline(until, () => update.result()) };
       } catch (error) {
         const problem = problemFromTemporal(error);
         if (problem?.code === 'TEMPORAL_UNAVAILABLE') return { done: false, updateId };

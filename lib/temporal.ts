@@ -53,12 +53,17 @@ export const API_TEMPORAL_TIMING = {
   initialReconnectBackoffMs: 250,
   maxReconnectBackoffMs: 1000,
   /**
-   * Deadline of each call a request makes (start, query, describe, history, an Update until it is
-   * accepted): what a Temporal that is up but not answering (a hung server, a silent network)
-   * costs a request at most.
+   * Deadline of each call a request makes (start, query, describe, history). A Temporal that is
+   * *down* is found by the bounded retries above, in about a second; this only bounds what a
+   * Temporal that is up but not answering (hung, a silent network) costs a request. It is generous
+   * because a busy Temporal and worker are slow, not down: at 5 s, 50 parallel registrations on
+   * the embedded stack got 503s.
    */
-  callDeadlineMs: 5000,
-  /** How long a request waits for an accepted Update's result before answering 202 (accepted). */
+  callDeadlineMs: 15_000,
+  /**
+   * A staff action's budget, from sending its Update: not accepted by then → 503 (repeat with the
+   * same key); accepted but no result by then → 202 (accepted; the repeat gets the result).
+   */
   updateResultMs: 20_000,
   /** The readiness probe's own deadline, inside the 1 s a probe allows. */
   readinessMs: 800,
