@@ -8,6 +8,9 @@
  */
 import { allHandlersFinished, condition, type TimerOptions } from '@temporalio/workflow';
 
+/** Raised inside the workflow when staff end the pilot (withdrawal, integrity); never leaves it. */
+export class PilotEnded extends Error {}
+
 /** Waits until `ready()` or the timeout (ms); true when ready, false when the time ran out. */
 export type Block = (ready: () => boolean, timeoutMs?: number, options?: TimerOptions) => Promise<boolean>;
 

@@ -11,7 +11,8 @@ import { toMs } from '../../domain/duration';
 import { splitTranches } from '../../domain/money';
 import { initialPilotState, type PilotStart, type PilotState } from '../../domain/pilot';
 import { formatBeijing } from '../../domain/time';
-import { PilotEffects, PilotEnded } from './effects';
+import { PilotEnded } from './blocking';
+import { PilotEffects } from './effects';
 import { registerStaffActions } from './staff-actions';
 
 export async function pilot(start: PilotStart): Promise<PilotState> {
@@ -103,7 +104,7 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     await record('public-notice-passed');
 
     // 3. The first tranche (50%) is instructed, and the pilot's work begins.
-    await life.issueTranche('first');
+    await life.money.issueTranche('first');
     if (life.ended()) throw new PilotEnded();
     state.phase = 'in_progress';
     state.startedWorkAt = now();
@@ -132,12 +133,12 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     if (midterm.outcome === 'passed') {
       state.phase = 'midterm_passed';
       await record('midterm-evaluated', midterm, midterm.reason);
-      await life.issueTranche('tail');
+      await life.money.issueTranche('tail');
     } else {
       state.phase = 'tail_withheld';
       await record('midterm-evaluated', midterm, midterm.reason);
       if (life.ended()) throw new PilotEnded();
-      await life.withhold('tail', midterm.reason);
+      await life.money.withhold('tail', midterm.reason);
       await record('tail-withheld', midterm, midterm.reason);
     }
 
@@ -208,8 +209,8 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     state.waitingFor = null;
     life.publish();
     life.settle();
-    await life.announceOpenInstructions();
-    await life.moneySettled();
+    await life.money.announceOpenInstructions();
+    await life.money.moneySettled();
     return state;
   }
 }

@@ -40,9 +40,9 @@ function acceptors(life: PilotEffects): Accept {
     raiseObjection: (objection, done) => {
       state.objections.push({ ...objection, ...done });
     },
-    confirmTranche: ({ tranche, reference }, done) => life.confirmTranche(tranche, reference, done),
-    voidTranche: ({ tranche, reason }, done) => life.voidTranche(tranche, reason, done),
-    closeReclaim: ({ tranche, reference }, done) => life.closeReclaim(tranche, reference, done),
+    confirmTranche: ({ tranche, reference }, done) => life.money.confirmTranche(tranche, reference, done),
+    voidTranche: ({ tranche, reason }, done) => life.money.voidTranche(tranche, reason, done),
+    closeReclaim: ({ tranche, reference }, done) => life.money.closeReclaim(tranche, reference, done),
     submitMidtermReport: (report, done) => {
       state.midtermReport = { ...report, ...done };
     },
@@ -75,7 +75,7 @@ function acceptors(life: PilotEffects): Accept {
       state.phase = 'withdrawn';
       state.ending = { kind: 'withdrawn', reason, ...done };
       state.waitingFor = null;
-      await life.withholdPending(reason);
+      await life.money.withholdPending(reason);
       await life.record('withdrawn', done, reason);
     },
     flagIntegrity: async ({ reason }, done) => {
@@ -83,9 +83,9 @@ function acceptors(life: PilotEffects): Accept {
       state.ending = { kind: 'integrity_failed', reason, ...done };
       state.waitingFor = null;
       await life.flagUnitIntegrity(reason, done);
-      await life.withholdPending(reason);
+      await life.money.withholdPending(reason);
       await life.record('integrity-failed', done, reason);
-      await life.reclaimPaid();
+      await life.money.reclaimPaid();
     },
   };
 }
