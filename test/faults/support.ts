@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { messageIdFor } from '../../lib/mailer';
 import { ARTIFACTS } from '../support/environment';
 import type { Stack } from '../support/stack';
 
@@ -262,4 +263,36 @@ export async function historyFaults(client: Client, workflowIds: readonly string
     }
     return faults;
   });
+}
+
+/** Each workflow asked for its first-tranche instruction once (however often the activity was retried), and no workflow task failed for a reason of the workflow code itself. */
+export async function expectOneInstructionEach(client: Client, pilotIds: readonly string[]): Promise<HistoryFaults[]> {
+  const histories = await historyFaults(client, pilotIds);
+  for (const h of histories) {
+    expect({
+      workflowId: h.workflowId,
+      instructions: h.scheduled.issuePaymentInstruction,
+      codeFailures: h.workflowTaskFailures.filter((cause) => WORKFLOW_CODE_FAILURES.includes(cause)),
+    }).toEqual({ workflowId: h.workflowId, instructions: 1, codeFailures: [] });
+  }
+  return histories;
+}
+
+/** Waits until every outbox message is sent and received, and checks every copy of one carries its one Message-ID. */
+export async function allMailDelivered(stack: Pick<Stack, 'db' | 'smtp'>, mailFrom: string): Promise<MailDelivery> {
+  const delivery = await eventually(
+    async () => {
+      const d = await mailDelivery(stack);
+      return d.byKey.every((k) => k.status === 'sent' && k.copies >= 1) && d;
+    },
+    30_000,
+    'every outbox message sent and received',
+  );
+  for (const k of delivery.byKey) {
+    expect({ key: k.key, messageIds: k.messageIds }).toEqual({
+      key: k.key,
+      messageIds: [messageIdFor(k.key, mailFrom)],
+    });
+  }
+  return delivery;
 }

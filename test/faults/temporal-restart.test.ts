@@ -4,20 +4,18 @@
  * timers that came due during the outage fire after it: every pilot goes on to start its work with
  * exactly one ledger row and one queued notice for its first tranche, and state and ledger agree.
  */
-import { messageIdFor } from '../../lib/mailer';
 import { act, live, openCall, registerPilot, submit } from '../support/pilots';
 import { startRestartableTemporal, type RestartableTemporal } from '../support/restartable-temporal';
 import { startStack, type Stack } from '../support/stack';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process';
 import {
   eventually,
-  historyFaults,
-  mailDelivery,
+  expectOneInstructionEach,
+  allMailDelivered,
   mapLimit,
   readTimer,
   recordFigures,
   sleep,
-  WORKFLOW_CODE_FAILURES,
 } from './support';
 
 const PILOTS = 20;
@@ -128,36 +126,14 @@ test('a Temporal crash longer than the public notices have left: every pilot sta
     'pilot rows in_progress',
   );
 
-  // Each workflow asked for its instruction once (however often the activity was retried), and no
-  // workflow task failed for a reason of the workflow code itself.
-  const histories = await historyFaults(s.client, pilotIds);
-  for (const h of histories) {
-    expect({
-      workflowId: h.workflowId,
-      instructions: h.scheduled.issuePaymentInstruction,
-      codeFailures: h.workflowTaskFailures.filter((cause) => WORKFLOW_CODE_FAILURES.includes(cause)),
-    }).toEqual({ workflowId: h.workflowId, instructions: 1, codeFailures: [] });
-  }
+  const histories = await expectOneInstructionEach(s.client, pilotIds);
 
   // One outbox row per key, each delivered under its own Message-ID.
   const instructionKeys = pilotIds.map((pilotId) => `${pilotId}:instruction:first`).sort();
-  const delivery = await eventually(
-    async () => {
-      const d = await mailDelivery(s);
-      return d.byKey.every((k) => k.status === 'sent' && k.copies >= 1) && d;
-    },
-    30_000,
-    'every outbox message sent and received',
-  );
+  const delivery = await allMailDelivered(s, MAIL_FROM);
   const keys = delivery.byKey.map((k) => k.key);
   expect(new Set(keys).size).toBe(keys.length);
   expect(keys.filter((key) => key.includes(':instruction:')).sort()).toEqual(instructionKeys);
-  for (const k of delivery.byKey) {
-    expect({ key: k.key, messageIds: k.messageIds }).toEqual({
-      key: k.key,
-      messageIds: [messageIdFor(k.key, MAIL_FROM)],
-    });
-  }
   expect(delivery.unmatched).toBe(0);
   // Nothing killed a relay here: every message went out once.
   expect(delivery.duplicates).toBe(0);
