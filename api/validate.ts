@@ -1,8 +1,6 @@
 import type { z } from 'zod';
-import { MAX_JSON_DEPTH, nestedDeeperThan, nulPath } from '../domain/json-limits';
+import { jsonShapeIssue, MAX_JSON_DEPTH } from '../domain/json-limits';
 import { fieldProblems, Problem } from './problem';
-
-export { nulPath };
 
 /**
  * The checks every JSON input passes before a schema walks it: not nested deeper than
@@ -10,14 +8,14 @@ export { nulPath };
  * the door rather than in a retried activity). `prefix` names the field the JSON came in.
  */
 export function checkJsonShape(value: unknown, prefix = ''): void {
-  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) {
+  const issue = jsonShapeIssue(value);
+  if (issue?.kind === 'too-deep') {
     throw new Problem('JSON_TOO_DEEP', `${prefix ? `${prefix}: ` : ''}more than ${MAX_JSON_DEPTH} levels`);
   }
-  const withNul = nulPath(value);
-  if (withNul !== null) {
+  if (issue?.kind === 'nul') {
     throw new Problem('VALIDATION_FAILED', undefined, [
       {
-        path: [prefix, withNul].filter(Boolean).join('.'),
+        path: [prefix, issue.path].filter(Boolean).join('.'),
         code: 'invalid_characters',
         message: 'NUL characters are not allowed',
       },

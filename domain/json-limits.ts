@@ -46,3 +46,13 @@ export function nulPath(value: unknown): string | null {
   }
   return null;
 }
+
+/** What is wrong with the shape of a JSON input before any schema looks at it, if anything. */
+export type JsonShapeIssue = { kind: 'too-deep' } | { kind: 'nul'; path: string };
+
+/** The checks every JSON input passes first, at the API's door and in the workflow's validators. */
+export function jsonShapeIssue(value: unknown): JsonShapeIssue | null {
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) return { kind: 'too-deep' };
+  const path = nulPath(value);
+  return path === null ? null : { kind: 'nul', path };
+}

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { expectedPdfName, formIssuesAgainst } from './application-form';
 import type { Call } from './call';
 import type { RefusalCode } from './errors';
-import { MAX_JSON_DEPTH, nestedDeeperThan, nulPath } from './json-limits';
+import { jsonShapeIssue, MAX_JSON_DEPTH } from './json-limits';
 import {
   ENDED_PHASES,
   ExpertScore,
@@ -340,11 +340,12 @@ export function parseActing<S extends z.ZodType>(
 ): { ok: true; value: Acting<z.output<S>> } | { ok: false; refusal: Refusal } {
   // Another client may send an Update the API never saw: deep nesting is refused before anything
   // recursive (zod, firstDifference) walks it, so the validator refuses rather than overflows.
-  if (nestedDeeperThan(input, MAX_JSON_DEPTH)) {
+  // PostgreSQL cannot store NUL in text either: refused here rather than in a retried activity.
+  const shape = jsonShapeIssue(input);
+  if (shape?.kind === 'too-deep') {
     return { ok: false, refusal: refusal('JSON_TOO_DEEP', `more than ${MAX_JSON_DEPTH} levels`) };
   }
-  // PostgreSQL cannot store NUL in text: refuse it here rather than in a retried activity.
-  if (nulPath(input) !== null) {
+  if (shape?.kind === 'nul') {
     return { ok: false, refusal: refusal('VALIDATION_FAILED', 'NUL characters are not allowed') };
   }
   const parsed = acting(schema).safeParse(input);
