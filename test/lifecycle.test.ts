@@ -7,7 +7,10 @@ import {
   act,
   approvedPilot,
   FINAL_REPORT,
+  finance,
+  ledgerOf,
   live,
+  mailsTo,
   openCall,
   pilotInProgress,
   waitForPhase,
@@ -22,10 +25,6 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const finance = { as: 'finance' as const };
-const ledger = (pilotId: string) => stack.db.ledgerEntry.findMany({ where: { pilotId }, orderBy: { id: 'asc' } });
-const mailsTo = (address: string, pilotId: string) =>
-  stack.smtp.received.filter((m) => m.to.includes(address) && m.text.includes(pilotId));
 const result = (pilotId: string) => stack.client.workflow.getHandle(pilotId).result();
 
 test('full happy path: both tranches instructed and confirmed, midterm passed, acceptance passed → closed', async () => {
@@ -38,11 +37,13 @@ test('full happy path: both tranches instructed and confirmed, midterm passed, a
     tail: { amountFen: 175_000_01, status: 'pending' },
   });
   expect(state.due.midtermReport).not.toBeNull();
-  expect(await ledger(pilotId)).toEqual([
+  expect(await ledgerOf(stack, pilotId)).toEqual([
     expect.objectContaining({ tranche: 'first', kind: 'instruction', amountFen: 175_000_00, status: 'issued' }),
   ]);
-  await waitUntil(async () => mailsTo('finance@reform.test', pilotId).some((m) => m.subject.includes('拨款指令')));
-  const instruction = mailsTo('finance@reform.test', pilotId).find((m) => m.subject.includes('拨款指令'))!;
+  await waitUntil(async () =>
+    mailsTo(stack, 'finance@reform.test', pilotId).some((m) => m.subject.includes('拨款指令')),
+  );
+  const instruction = mailsTo(stack, 'finance@reform.test', pilotId).find((m) => m.subject.includes('拨款指令'))!;
   expect(instruction.subject).toContain('175,000.00');
   expect(instruction.text).toContain(pilotId);
 
@@ -64,7 +65,7 @@ test('full happy path: both tranches instructed and confirmed, midterm passed, a
   expect(closed).toMatchObject({ phase: 'closed', waitingFor: null });
 
   expect(await result(pilotId)).toMatchObject({ phase: 'closed' });
-  const entries = await ledger(pilotId);
+  const entries = await ledgerOf(stack, pilotId);
   expect(entries.map((e) => [e.tranche, e.kind, e.status, e.confirmationRef])).toEqual([
     ['first', 'instruction', 'confirmed', 'BANK-0001'],
     ['tail', 'instruction', 'confirmed', 'BANK-0002'],
@@ -94,13 +95,13 @@ test('midterm failed → no tail instruction, the withholding is recorded and no
   const failed = await act(stack, pilotId, 'midterm-evaluation', { outcome: 'failed', reason: '进度严重滞后' });
   expect(failed.phase).toBe('tail_withheld');
   expect(failed.tranches?.tail).toMatchObject({ status: 'withheld', withheld: { reason: '进度严重滞后' } });
-  expect(await ledger(pilotId)).toEqual([
+  expect(await ledgerOf(stack, pilotId)).toEqual([
     expect.objectContaining({ tranche: 'first', kind: 'instruction', status: 'confirmed' }),
     expect.objectContaining({ tranche: 'tail', kind: 'withholding', status: 'withheld', reason: '进度严重滞后' }),
   ]);
-  await waitUntil(async () => mailsTo('head@zjkx.test', pilotId).some((m) => m.subject.includes('不予拨付')));
-  expect(mailsTo('office@reform.test', pilotId).some((m) => m.subject.includes('不予拨付'))).toBe(true);
-  expect(mailsTo('finance@reform.test', pilotId).filter((m) => m.subject.includes('尾款'))).toEqual([]);
+  await waitUntil(async () => mailsTo(stack, 'head@zjkx.test', pilotId).some((m) => m.subject.includes('不予拨付')));
+  expect(mailsTo(stack, 'office@reform.test', pilotId).some((m) => m.subject.includes('不予拨付'))).toBe(true);
+  expect(mailsTo(stack, 'finance@reform.test', pilotId).filter((m) => m.subject.includes('尾款'))).toEqual([]);
 
   // A tail that was withheld can never be confirmed as paid.
   const confirmTail = await call(
@@ -118,7 +119,7 @@ test('midterm failed → no tail instruction, the withholding is recorded and no
   expect(closed.phase).toBe('closed');
   expect(await result(pilotId)).toMatchObject({ phase: 'closed', tranches: { tail: { status: 'withheld' } } });
   expect(await stack.db.pilot.findUniqueOrThrow({ where: { id: pilotId } })).toMatchObject({ tailWithheld: true });
-  expect((await ledger(pilotId)).filter((e) => e.kind === 'instruction')).toHaveLength(1);
+  expect((await ledgerOf(stack, pilotId)).filter((e) => e.kind === 'instruction')).toHaveLength(1);
 });
 
 async function atAcceptance(timing: Record<string, unknown> = {}) {
@@ -170,7 +171,7 @@ test('an objection during the public notice sends the decision back to review; t
   const pilotId = await approvedPilot(stack, callId);
   const objected = await act(stack, pilotId, 'objections', { reason: '申报材料与实际不符（实名举报）' });
   expect(objected).toMatchObject({ phase: 'under_review', review: null, objections: [{ reason: expect.any(String) }] });
-  expect(await ledger(pilotId)).toEqual([]);
+  expect(await ledgerOf(stack, pilotId)).toEqual([]);
 
   const again = await act(stack, pilotId, 'review-decision', {
     outcome: 'approved',
@@ -195,7 +196,7 @@ test('withdrawn by staff with a reason: the pilot ends, the unpaid tail is withh
     ending: { kind: 'withdrawn', reason: '试点单位主动申请退出' },
     tranches: { first: { status: 'issued' }, tail: { status: 'withheld' } },
   });
-  expect((await ledger(pilotId)).map((e) => [e.tranche, e.kind])).toEqual([
+  expect((await ledgerOf(stack, pilotId)).map((e) => [e.tranche, e.kind])).toEqual([
     ['first', 'instruction'],
     ['tail', 'withholding'],
   ]);
@@ -216,16 +217,18 @@ test('integrity flag (弄虚作假): the pilot ends, the unpaid tail is withheld
   // The first tranche had been instructed: finance reports it executed, so it is to be reclaimed (追回).
   await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-I' }, finance);
   await waitUntil(async () => (await live(stack, pilotId)).tranches?.first.reclaim != null);
-  expect((await ledger(pilotId)).map((e) => [e.tranche, e.kind, e.status, e.amountFen])).toEqual([
+  expect((await ledgerOf(stack, pilotId)).map((e) => [e.tranche, e.kind, e.status, e.amountFen])).toEqual([
     ['first', 'instruction', 'confirmed', 175_000_00],
     ['tail', 'withholding', 'withheld', 175_000_00],
     ['first', 'reclaim', 'open', 175_000_00],
   ]);
-  await waitUntil(async () => mailsTo('finance@reform.test', pilotId).some((m) => m.subject.includes('经费追回')));
+  await waitUntil(async () =>
+    mailsTo(stack, 'finance@reform.test', pilotId).some((m) => m.subject.includes('经费追回')),
+  );
   const closedReclaim = await act(stack, pilotId, 'tranches/first/reclaim', { reference: 'REPAID-1' }, finance);
   expect(closedReclaim.tranches?.first.reclaim?.closed).toMatchObject({ reference: 'REPAID-1' });
   expect(await result(pilotId)).toMatchObject({ phase: 'integrity_failed' });
-  expect((await ledger(pilotId)).find((e) => e.kind === 'reclaim')).toMatchObject({
+  expect((await ledgerOf(stack, pilotId)).find((e) => e.kind === 'reclaim')).toMatchObject({
     status: 'closed',
     confirmationRef: 'REPAID-1',
   });
@@ -257,7 +260,7 @@ test('a repeated finance confirmation is refused and leaves one ledger row per t
   );
   expect(notIssued.status).toBe(409);
   expect(notIssued.body.code).toBe('TRANCHE_NOT_ISSUED');
-  expect((await ledger(pilotId)).map((e) => [e.tranche, e.status, e.confirmationRef])).toEqual([
+  expect((await ledgerOf(stack, pilotId)).map((e) => [e.tranche, e.status, e.confirmationRef])).toEqual([
     ['first', 'confirmed', 'BANK-9'],
   ]);
 });

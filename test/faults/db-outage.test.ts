@@ -9,7 +9,7 @@
  * After restore: one payment row per pilot with the amount of its state, every pilot in progress,
  * one outbox row per key and every notice delivered once.
  */
-import { approvedPilot, live, openCall, type PilotView } from '../support/pilots';
+import { approvedPilot, finance, live, openCall, type PilotView } from '../support/pilots';
 import { call, type Stack } from '../support/stack';
 import type { TcpProxy } from '../support/tcp-proxy';
 import { eventually, mailDelivery, mapLimit, recordFigures, sleep, startStackBehindDatabaseProxy } from './support';
@@ -30,8 +30,6 @@ afterAll(async () => {
   await stack?.stop();
   await proxy?.close();
 }, 60_000);
-
-const finance = { as: 'finance' as const };
 
 test('30 s without the database while instructions come due: nothing issued without its ledger row; afterwards an exact ledger and every notice once', async () => {
   const callId = await openCall(stack, { publicNoticePeriod: NOTICE });

@@ -12,7 +12,10 @@ import {
   act,
   approvedPilot,
   FINAL_REPORT,
+  finance,
+  ledgerOf,
   live,
+  mailsTo,
   openCall,
   pilotInProgress,
   registerPilot,
@@ -50,11 +53,7 @@ afterAll(async () => {
   await proxy?.close();
 }, 60_000);
 
-const finance = { as: 'finance' as const };
 const FINANCE_USER = { id: 'cashier-zhang', role: 'finance' as const };
-const ledger = (pilotId: string) => stack.db.ledgerEntry.findMany({ where: { pilotId }, orderBy: { id: 'asc' } });
-const mailsTo = (address: string, pilotId: string) =>
-  stack.smtp.received.filter((m) => m.to.includes(address) && m.text.includes(pilotId));
 const activities = () => createActivities({ db: stack.db });
 
 describe('a. lost confirmation', () => {
@@ -116,7 +115,7 @@ describe('a. lost confirmation', () => {
       );
       expect(early.status).toBe(409);
       expect(early.body.code).toBe('TRANCHE_NOT_ISSUED');
-      expect(await ledger(pilotId)).toEqual([]);
+      expect(await ledgerOf(stack, pilotId)).toEqual([]);
       checks += 1;
       await sleep(500);
     }
@@ -125,7 +124,7 @@ describe('a. lost confirmation', () => {
 
     const started = await waitForPhase(stack, pilotId, 'in_progress', 30_000);
     expect(started.tranches?.first).toMatchObject({ status: 'issued', inFlight: null });
-    const rows = await ledger(pilotId);
+    const rows = await ledgerOf(stack, pilotId);
     expect(rows).toEqual([
       expect.objectContaining({ tranche: 'first', kind: 'instruction', status: 'issued', confirmationRef: null }),
     ]);
@@ -141,7 +140,7 @@ describe('a. lost confirmation', () => {
     expect(confirmed.body).toMatchObject({
       tranches: { first: { status: 'confirmed', confirmation: { reference: 'BANK-LOST-1', by: FINANCE_USER } } },
     });
-    expect(await ledger(pilotId)).toEqual([
+    expect(await ledgerOf(stack, pilotId)).toEqual([
       expect.objectContaining({
         tranche: 'first',
         kind: 'instruction',
@@ -179,7 +178,7 @@ describe('a. lost confirmation', () => {
       type: 'LEDGER_MISMATCH',
       nonRetryable: true,
     });
-    expect(await ledger(registered)).toEqual([]);
+    expect(await ledgerOf(stack, registered)).toEqual([]);
 
     // A pilot in progress: its tail has no row yet, and its first tranche has another amount.
     const { pilotId, state } = await pilotInProgress(stack, callId);
@@ -191,7 +190,7 @@ describe('a. lost confirmation', () => {
       type: 'LEDGER_MISMATCH',
       nonRetryable: true,
     });
-    expect(await ledger(pilotId)).toEqual([
+    expect(await ledgerOf(stack, pilotId)).toEqual([
       expect.objectContaining({ tranche: 'first', status: 'issued', amountFen: first, confirmationRef: null }),
     ]);
   }, 60_000);
@@ -210,7 +209,7 @@ describe('b. withdrawal with an open instruction', () => {
     expect(withdrawn).toMatchObject({ phase: 'withdrawn', tranches: { first: { status: 'issued' } } });
 
     await waitUntil(
-      async () => mailsTo('finance@reform.test', pilotId).some((m) => m.subject.includes('请处理拨款指令')),
+      async () => mailsTo(stack, 'finance@reform.test', pilotId).some((m) => m.subject.includes('请处理拨款指令')),
       15_000,
       'finance mailed about the open instruction',
     );
@@ -230,7 +229,7 @@ describe('b. withdrawal with an open instruction', () => {
     expect(voided.status).toBe(200);
     expect(voided.body.tranches?.first).toMatchObject({ status: 'voided', voided: { reason, by: FINANCE_USER } });
 
-    const [row] = await ledger(pilotId);
+    const [row] = await ledgerOf(stack, pilotId);
     expect(row).toMatchObject({
       tranche: 'first',
       kind: 'instruction',
@@ -245,7 +244,7 @@ describe('b. withdrawal with an open instruction', () => {
       expect.objectContaining({ reason }),
     ]);
     await waitUntil(
-      async () => mailsTo('office@reform.test', pilotId).some((m) => m.subject.includes('作废')),
+      async () => mailsTo(stack, 'office@reform.test', pilotId).some((m) => m.subject.includes('作废')),
       15_000,
       'the office mailed about the void',
     );
@@ -275,7 +274,7 @@ describe('b. withdrawal with an open instruction', () => {
     );
     expect(repeated.status).toBe(200);
     expect(repeated.body.tranches?.first.status).toBe('voided');
-    expect((await ledger(pilotId)).map((e) => [e.tranche, e.status, e.confirmationRef])).toEqual([
+    expect((await ledgerOf(stack, pilotId)).map((e) => [e.tranche, e.status, e.confirmationRef])).toEqual([
       ['first', 'voided', null],
       ['tail', 'withheld', null],
     ]);
@@ -312,7 +311,7 @@ describe('b. withdrawal with an open instruction', () => {
       const winner = confirmation.status === 200 ? 'confirmed' : 'voided';
       const loser = confirmation.status === 200 ? voiding : confirmation;
       expect(typeof loser.body.code).toBe('string');
-      const [row] = await ledger(pilotId);
+      const [row] = await ledgerOf(stack, pilotId);
       expect(row).toMatchObject(
         winner === 'confirmed'
           ? { status: 'confirmed', confirmationRef: `BANK-${pilotId}`, voidedAt: null, voidReason: null }

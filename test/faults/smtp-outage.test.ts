@@ -12,7 +12,7 @@
  * delivered, once, with the Message-ID of its key.
  */
 import { messageIdFor } from '../../lib/mailer';
-import { act, approvedPilot, live, openCall, waitForPhase } from '../support/pilots';
+import { act, approvedPilot, finance, live, openCall, waitForPhase } from '../support/pilots';
 import { call, startStack, type Stack } from '../support/stack';
 import {
   eventually,
@@ -42,8 +42,6 @@ afterAll(async () => {
   await stack?.stop();
   await mail?.close();
 }, 60_000);
-
-const finance = { as: 'finance' as const };
 
 test('without SMTP the lifecycle goes on and notices pile up; once it is back each is delivered once', async () => {
   const outageStart = Date.now();

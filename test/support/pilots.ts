@@ -5,6 +5,17 @@ import { submitApplication } from './application';
 
 export type PilotView = PilotState & { beijingTime: Record<string, string> };
 
+/** Request options of finance (confirms, voids, closes reclaims). */
+export const finance = { as: 'finance' as const };
+
+/** The pilot's ledger rows, oldest first. */
+export const ledgerOf = (stack: Pick<Stack, 'db'>, pilotId: string) =>
+  stack.db.ledgerEntry.findMany({ where: { pilotId }, orderBy: { id: 'asc' } });
+
+/** What the stack's SMTP server received for this address about this pilot. */
+export const mailsTo = (stack: Pick<Stack, 'smtp'>, address: string, pilotId: string) =>
+  stack.smtp.received.filter((m) => m.to.includes(address) && m.text.includes(pilotId));
+
 export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {

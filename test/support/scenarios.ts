@@ -4,13 +4,14 @@
  */
 import {
   act,
-  submit,
   approvedPilot,
   FINAL_REPORT,
+  finance,
   live,
   openCall,
   pilotInProgress,
   registerPilot,
+  submit,
   waitForPhase,
 } from './pilots';
 import type { Stack } from './stack';
@@ -25,8 +26,6 @@ import type { Stack } from './stack';
 export const FIXTURE_GENERATION = 'g3';
 
 type Scenario = (stack: Stack) => Promise<string>;
-
-const finance = { as: 'finance' as const };
 
 async function toFinalReport(stack: Stack, timing: Record<string, unknown>, midterm: 'passed' | 'failed') {
   const callId = await openCall(stack, timing);
