@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { z } from 'zod';
+import { exited, stopChild } from './child-process';
 
 export interface EmbeddedPostgresOptions {
   /** The cluster's data directory (created and initialised on first use). */
@@ -128,7 +129,7 @@ async function waitUntilAccepting(
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
+    if (exited(child)) {
       throw new Error(`PostgreSQL exited (${child.exitCode ?? child.signalCode}); see ${logFile}`);
     }
     const client = new Client({ connectionString: url, connectionTimeoutMillis: 1000 });
@@ -197,15 +198,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     pid: child.pid!,
     initialised,
     child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-        child.once('exit', () => {
-          clearTimeout(killer);
-          resolve();
-        });
-        child.kill('SIGINT');
-      }),
+    // SIGINT is PostgreSQL's fast shutdown.
+    stop: () => stopChild(child, 'SIGINT', 30_000),
   };
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { exited, stopChild } from './child-process';
 import type { TemporalCli } from './temporal-cli';
 
 export interface TemporalServerOptions {
@@ -35,9 +36,6 @@ export interface RunningTemporal {
   /** SIGTERM (or SIGKILL with `kill`: a crash, no graceful shutdown); resolves once it has exited. */
   stop(options?: { kill?: boolean }): Promise<void>;
 }
-
-/** A child that ended by a signal keeps `exitCode` null: check both. */
-const exited = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -127,15 +125,6 @@ export async function startTemporalServer(cli: TemporalCli, options: TemporalSer
     address,
     uiUrl,
     pid: child.pid ?? null,
-    stop: ({ kill = false } = {}) =>
-      new Promise<void>((resolve) => {
-        if (exited(child)) return resolve();
-        const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', () => {
-          clearTimeout(killer);
-          resolve();
-        });
-        child.kill(kill ? 'SIGKILL' : 'SIGTERM');
-      }),
+    stop: ({ kill = false } = {}) => stopChild(child, kill ? 'SIGKILL' : 'SIGTERM', 10_000),
   };
 }

@@ -27,6 +27,7 @@ import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createDb } from '../lib/db';
 import { temporalSettings } from '../lib/temporal';
+import { exited, stopChild } from './child-process';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
@@ -65,7 +66,7 @@ async function portAnswers(port: number): Promise<boolean> {
 async function waitForPort(port: number, child: ChildProcess, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await portAnswers(port))) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode}`);
+    if (exited(child)) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode})`);
     if (Date.now() > deadline) throw new Error(`${what} did not open port ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -78,20 +79,10 @@ async function waitForPort(port: number, child: ChildProcess, what: string, time
 function stopStep(name: string, pidName: string, child: ChildProcess, signal: NodeJS.Signals, graceMs: number) {
   stops.push({
     name,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const done = () => {
-          forgetPid(DATA, pidName);
-          resolve();
-        };
-        if (child.exitCode !== null || child.signalCode !== null) return done();
-        const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-        child.once('exit', () => {
-          clearTimeout(killer);
-          done();
-        });
-        child.kill(signal);
-      }),
+    stop: async () => {
+      await stopChild(child, signal, graceMs);
+      forgetPid(DATA, pidName);
+    },
   });
 }
 
@@ -295,7 +286,7 @@ async function waitForWorker(env: NodeJS.ProcessEnv, worker: ChildProcess, timeo
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (worker.exitCode !== null || worker.signalCode !== null) throw new Error('the worker exited');
+      if (exited(worker)) throw new Error('the worker exited');
       const { pollers } = await connection.workflowService.describeTaskQueue({
         namespace,
         taskQueue: { name: env.TASK_QUEUE ?? 'pilots' },

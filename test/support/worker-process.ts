@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { exited, stopChild } from '../../scripts/child-process';
 import { ROOT } from './environment';
 import { TEST_CODEC_KEYS } from './stack';
 
@@ -45,7 +46,7 @@ process.once('exit', () => {
 
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    if (exited(child)) return resolve(child.exitCode);
     child.once('exit', (code) => resolve(code));
     // A process that could not be spawned emits no 'exit'.
     child.once('error', () => {
@@ -127,14 +128,10 @@ export async function startWorkerProcess(env: WorkerProcessEnv): Promise<WorkerP
     pid: child.pid!,
     kill9,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return exit;
-      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
-      child.kill('SIGTERM');
-      const code = await exit;
-      clearTimeout(killer);
-      return code;
+      await stopChild(child, 'SIGTERM', STOP_GRACE_MS);
+      return exit;
     },
-    exited: () => child.exitCode !== null || child.signalCode !== null,
+    exited: () => exited(child),
     output: () => output,
   };
 }
