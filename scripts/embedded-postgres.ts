@@ -146,8 +146,31 @@ async function waitUntilAccepting(
   }
 }
 
+/**
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to pass through every
+ * directory above its binaries (in this clone's node_modules) and its data. A clone in a private
+ * directory (a home of mode 0700, `mktemp -d`) would stop initdb with EACCES, so those directories
+ * get the search permission for others (o+x: passing through, not listing), and up.sh says so.
+ */
+function letPostgresPass(paths: string[], say: (line: string) => void): void {
+  if (os.userInfo().uid !== 0) return;
+  const granted = new Set<string>();
+  for (const start of paths) {
+    for (let dir = path.dirname(path.resolve(start)); ; dir = path.dirname(dir)) {
+      const { mode } = fs.statSync(dir);
+      if (!(mode & 0o001) && !granted.has(dir)) {
+        fs.chmodSync(dir, mode | 0o001);
+        granted.add(dir);
+      }
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+  if (granted.size) say(`let the postgres OS user pass through (chmod o+x): ${[...granted].join(', ')}`);
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
   const { dataDir, stateFile, logFile, say } = options;
+  letPostgresPass([(await binaries()).initdb, dataDir], say);
   const remembered = readState(stateFile);
   const password = remembered?.password ?? randomBytes(18).toString('base64url');
   const port = await options.choosePort(remembered?.port ?? null);
