@@ -1,5 +1,4 @@
 import { Context } from '@temporalio/activity';
-import type { Prisma } from '../generated/prisma/client';
 import type { Db } from '../lib/db';
 import type { Actor, PilotState } from '../domain/pilot';
 
@@ -22,7 +21,7 @@ function pilotRow(state: PilotState) {
     province: state.province,
     provincial: state.provincial,
     phase: state.phase,
-    themes: state.submission?.form.themes ?? [],
+    themes: submittedThemes(state),
     approvedAmountFen:
       state.approvedAmountFen ?? (state.review?.outcome === 'approved' ? state.review.amountFen : null),
     tailWithheld: state.tranches?.tail.status === 'withheld',
@@ -45,32 +44,43 @@ export function createPilotRecordActivities(db: Db) {
       const { activityId, workflowExecution } = Context.current().info;
       const runId = workflowExecution?.runId ?? '';
       const row = pilotRow(state);
-      await db.$transaction(async (tx) => {
-        // One statement each, conditional on the version: two steps' writes racing (or a retry
-        // arriving late) never take the row back to an older state.
-        const { count } = await tx.pilot.createMany({ data: { id: state.pilotId, ...row }, skipDuplicates: true });
-        if (count === 0) {
-          await tx.pilot.updateMany({ where: { id: state.pilotId, stateVersion: { lt: state.version } }, data: row });
-        }
-        await tx.auditEvent.createMany({
-          data: {
-            pilotId: state.pilotId,
-            step,
-            runId,
-            activityId,
-            updateId: updateId ?? null,
-            phase: state.phase,
-            actorId: actor?.id ?? null,
-            actorRole: actor?.role ?? null,
-            reason: reason ?? null,
-            data: stepData(state) as Prisma.InputJsonValue,
-            occurredAt: new Date(state.updatedAt),
-          },
-          skipDuplicates: true,
-        });
-      });
+      const at = (date: Date | null) => date?.toISOString() ?? null;
+      // One statement, so one round trip: the pilot's row (never back to an older state version:
+      // two steps' writes racing, or a retry arriving late) and the step's audit row (once per
+      // pilot and step). The foreign key is checked at the statement's end, after both inserts.
+      await db.$executeRaw`
+        WITH upsert AS (
+          INSERT INTO pilot (id, call_id, pilot_unit_code, pilot_unit_name, applicant_unit_name, province,
+            provincial, phase, themes, approved_amount_fen, registered_at, submitted_at, decided_at, closed_at,
+            tail_withheld, state_version, updated_at)
+          VALUES (${state.pilotId}, ${row.callId}, ${row.pilotUnitCode}, ${row.pilotUnitName},
+            ${row.applicantUnitName}, ${row.province}, ${row.provincial}, ${row.phase}, ${row.themes}::text[],
+            ${row.approvedAmountFen}::int, ${at(row.registeredAt)}::timestamptz AT TIME ZONE 'UTC',
+            ${at(row.submittedAt)}::timestamptz AT TIME ZONE 'UTC', ${at(row.decidedAt)}::timestamptz AT TIME ZONE 'UTC',
+            ${at(row.closedAt)}::timestamptz AT TIME ZONE 'UTC', ${row.tailWithheld}, ${row.stateVersion}::int,
+            now() AT TIME ZONE 'UTC')
+          ON CONFLICT (id) DO UPDATE SET
+            phase = EXCLUDED.phase, themes = EXCLUDED.themes, approved_amount_fen = EXCLUDED.approved_amount_fen,
+            submitted_at = EXCLUDED.submitted_at, decided_at = EXCLUDED.decided_at, closed_at = EXCLUDED.closed_at,
+            tail_withheld = EXCLUDED.tail_withheld, state_version = EXCLUDED.state_version,
+            updated_at = EXCLUDED.updated_at
+          WHERE pilot.state_version < EXCLUDED.state_version
+        )
+        INSERT INTO audit_event (pilot_id, step, run_id, activity_id, update_id, phase, actor_id, actor_role, reason,
+          data, occurred_at)
+        VALUES (${state.pilotId}, ${step}, ${runId}, ${activityId}, ${updateId ?? null}, ${state.phase},
+          ${actor?.id ?? null}, ${actor?.role ?? null}, ${reason ?? null}, ${JSON.stringify(stepData(state))}::jsonb,
+          ${state.updatedAt}::timestamptz AT TIME ZONE 'UTC')
+        ON CONFLICT (pilot_id, step) DO NOTHING`;
     },
   };
+}
+
+/** The form's themes: kept beside its hash since patch 'slim-history', inside the form before. */
+function submittedThemes(state: PilotState): string[] {
+  const submission = state.submission;
+  if (!submission) return [];
+  return 'formHash' in submission ? submission.themes : submission.form.themes;
 }
 
 function closedAt(state: PilotState): Date | null {

@@ -68,11 +68,14 @@ export class PilotWorkflows {
     await this.temporal(() => this.handle(pilotId).describe());
   }
 
-  /** The pilot a registration with this Idempotency-Key created, if any: its repeat answers with it. */
+  /**
+   * The pilot a registration with this Idempotency-Key created, if any: its repeat answers as the
+   * first request did, with the state the workflow started in.
+   */
   async registeredWithKey(pilotId: string, key: string): Promise<PilotState | null> {
     try {
       const { memo } = await this.within(API_TEMPORAL_TIMING.callDeadlineMs, () => this.handle(pilotId).describe());
-      return memo?.idempotencyKey === key ? await this.state(pilotId) : null;
+      return memo?.idempotencyKey === key ? await this.startedState(pilotId) : null;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return null;
       throw problemFromTemporal(error) ?? error;
@@ -84,11 +87,14 @@ export class PilotWorkflows {
    * only units and the call. A repeat with the same key gets the pilot it created; another
    * registration of the same unit under the call is refused.
    */
-  async register(start: PilotStart, idempotencyKey: string): Promise<PilotState> {
+  async register(registered: PilotStart, idempotencyKey: string): Promise<PilotState> {
+    // The answer is the state the workflow starts in, computed from the same input: the request
+    // does not wait for the workflow's first task.
+    const registeredAt = new Date().toISOString();
+    const start = { ...registered, registeredAt };
     const { pilotId, registration, call, registeredBy } = start;
-    const first = searchAttributesOf(initialPilotState(start, new Date().toISOString())).filter(
-      (pair): pair is SearchAttributePair => pair.value !== null,
-    );
+    const initial = initialPilotState(start, registeredAt);
+    const first = searchAttributesOf(initial).filter((pair): pair is SearchAttributePair => pair.value !== null);
     try {
       // A start that runs out of time may still have happened: the repeat (same key) finds it by its memo.
       await this.within(API_TEMPORAL_TIMING.callDeadlineMs, () =>
@@ -113,8 +119,24 @@ export class PilotWorkflows {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw problemFromTemporal(error) ?? error;
       const { memo } = await this.temporal(() => this.handle(pilotId).describe());
       if (memo?.idempotencyKey !== idempotencyKey) throw new Problem('PILOT_ALREADY_REGISTERED');
+      return this.startedState(pilotId);
     }
-    return this.state(pilotId);
+    return initial;
+  }
+
+  /** The state a pilot's workflow started in, from its first event (what its registration answered). */
+  private async startedState(pilotId: string): Promise<PilotState> {
+    const { history } = await this.temporal(() =>
+      this.client.workflowService.getWorkflowExecutionHistory({
+        namespace: this.client.options.namespace,
+        execution: { workflowId: pilotId },
+        maximumPageSize: 1,
+      }),
+    );
+    const start = await this.startOf(history?.events ?? []);
+    if (!start) throw new Problem('PILOT_NOT_FOUND');
+    // Histories started before the API sent `registeredAt` answer with the live state.
+    return start.registeredAt ? initialPilotState(start, start.registeredAt) : this.state(pilotId);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { CallInput, type Call } from '../domain/call';
+import type { ApplicationForm } from '../domain/application-form';
 import type { PilotState, Role } from '../domain/pilot';
 import { formatBeijing } from '../domain/time';
 
@@ -15,11 +16,21 @@ export function callView(row: { config: unknown; createdAt: Date }) {
 /** Roles that do not need the application's personal data (contacts, team) see the form's themes only. */
 const WITHOUT_FORM: readonly Role[] = ['finance'];
 
-export function pilotView(state: PilotState, uiUrl: string, namespace: string, role: Role) {
-  const submission =
-    state.submission && WITHOUT_FORM.includes(role)
-      ? { ...state.submission, form: { themes: state.submission.form.themes } }
-      : state.submission;
+/**
+ * The pilot as staff read it. A submission made since patch 'slim-history' refers to its form by
+ * hash: `form` is the stored form (null while it cannot be read), put back in its place.
+ */
+export function pilotView(
+  state: PilotState,
+  uiUrl: string,
+  namespace: string,
+  role: Role,
+  form: ApplicationForm | null = null,
+) {
+  const recorded = state.submission;
+  const full = recorded && 'formHash' in recorded ? { ...recorded, form } : recorded;
+  const themes = recorded ? ('formHash' in recorded ? recorded.themes : recorded.form.themes) : [];
+  const submission = full && WITHOUT_FORM.includes(role) ? { ...full, form: { themes } } : full;
   return {
     ...state,
     submission,

@@ -6,6 +6,9 @@
 import { z } from 'zod';
 import { YearMonth, type Call } from './call';
 import { CALENDAR_DATE } from './time';
+import { PILOT_THEMES } from './submission';
+
+export { expectedPdfName } from './submission';
 
 /** Free text of a box; "/" when there is nothing to say. */
 const Box = (max = 5000) => z.string().trim().min(1, 'required (use "/" when there is nothing)').max(max);
@@ -34,13 +37,7 @@ export const Opinion = z.object({
   date: z.string().regex(CALENDAR_DATE, 'YYYY-MM-DD'),
 });
 
-export const PilotTheme = z.enum([
-  '基层组织改革',
-  '科技经济融合',
-  '科技精准扶贫',
-  '科普公共服务',
-  '联系服务科技工作者',
-]);
+export const PilotTheme = z.enum(PILOT_THEMES);
 
 const Person = z.object({
   name: z.string().trim().min(1).max(50),
@@ -167,8 +164,3 @@ export const SealedPdf = z.object({
   sizeBytes: z.number().int().positive(),
 });
 export type SealedPdf = z.infer<typeof SealedPdf>;
-
-/** The file must be named after the applicant unit: `<申报单位>.pdf`, compared in NFC. */
-export function expectedPdfName(applicantUnit: string): string {
-  return `${applicantUnit.normalize('NFC')}.pdf`;
-}

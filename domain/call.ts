@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import { Duration } from './duration';
+import { DURATION_PATTERN, toMs, UNIT_MS, type DurationText } from './duration';
 import { CALENDAR_DATE, endOfBeijingDay } from './time';
+
+/** A duration of the call's timing rules, written like "7d", "36h", "90s" or "500ms". */
+export const Duration = z
+  .string()
+  .regex(DURATION_PATTERN, 'a duration such as "7d", "36h", "90s" or "500ms"')
+  .refine((text) => toMs(text as DurationText) > 0, 'longer than zero')
+  .refine((text) => toMs(text as DurationText) <= 5 * 365 * UNIT_MS.d, 'at most five years')
+  .transform((text) => text as DurationText);
 
 /** Readable ids that appear in workflow ids: lowercase letters, digits and single hyphens. */
 export const Slug = z

@@ -7,33 +7,29 @@
  * Guards are pure: (state, call, input, now) → a refusal or null. The workflow runs them in the
  * Update's validator, so a refused action leaves no trace in history.
  */
-import type { z } from 'zod';
-import { expectedPdfName, formIssuesAgainst } from './application-form';
 import type { Call } from './call';
 import type { RefusalCode } from './errors';
 import { jsonShapeIssue, MAX_JSON_DEPTH } from './json-limits';
-import {
-  ENDED_PHASES,
+import type {
+  Acting,
   ExpertScore,
   Extension,
   FinalReport,
   IntegrityFlag,
   MidtermReport,
   Objection,
+  ReclaimClosure,
   Rectification,
   ReviewDecision,
-  Submission,
-  ReclaimClosure,
+  Role,
   TrancheConfirmation,
   TrancheVoid,
   Verdict,
   Withdrawal,
-  acting,
-  type Acting,
-  type PilotState,
-  type Role,
-  type Tranche,
 } from './pilot';
+import { ENDED_PHASES, EXTENDABLE, ROLES, TRANCHES, type PilotState, type Tranche } from './pilot-state';
+import { instant, list, number, object, oneOf, optional, sha256Hex, text, variants, type Shape } from './shapes';
+import { expectedPdfName, PILOT_THEMES, type SubmittedApplication } from './submission';
 
 export interface Refusal {
   code: RefusalCode;
@@ -49,10 +45,13 @@ export const REVIEWERS: readonly Role[] = ['reviewer', 'admin'];
 export const FINANCE: readonly Role[] = ['finance', 'admin'];
 export const AUDIT: readonly Role[] = ['auditor', 'staff', 'admin'];
 
-export interface StaffAction<S extends z.ZodType = z.ZodType> {
-  /** The input, without the actor (every action carries one). */
-  schema: S;
-  guard: Guard<z.output<S>>;
+export interface StaffAction<I = unknown> {
+  /**
+   * The input's light shape, without the actor (every action carries one): what the workflow's
+   * validator checks. The API checks the full schema (`staff-action-schemas.ts`) first.
+   */
+  shape: Shape;
+  guard: Guard<I>;
   /**
    * The action moves the lifecycle on: its answer waits until the lifecycle has acted on it.
    * Otherwise the handler's own effects are the whole action.
@@ -72,7 +71,10 @@ export interface StaffAction<S extends z.ZodType = z.ZodType> {
 }
 
 const refusal = (code: RefusalCode, detail?: string): Refusal => (detail === undefined ? { code } : { code, detail });
-const action = <S extends z.ZodType>(entry: StaffAction<S>): StaffAction<S> => entry;
+const action = <I>(entry: StaffAction<I>): StaffAction<I> => entry;
+const reason = text(2000);
+const reference = text(300);
+const tranche = oneOf(TRANCHES);
 const reviewOpen = (state: PilotState) => state.phase === 'submitted' || state.phase === 'under_review';
 const wrongPhase = (state: PilotState) => refusal('WRONG_PHASE', state.phase);
 
@@ -97,16 +99,16 @@ export function pendingDue(state: PilotState, which: Extension['which']): string
 
 export const STAFF_ACTIONS = {
   submit: action({
-    schema: Submission,
-    guard: (state, call, { form, pdf }, now) => {
+    shape: object({
+      formHash: sha256Hex,
+      themes: list(oneOf(PILOT_THEMES), 1, PILOT_THEMES.length),
+      pdf: object({ sha256: sha256Hex, fileName: text(200, 5), sizeBytes: number(1, Number.MAX_SAFE_INTEGER, true) }),
+    }),
+    // The form itself was checked by the API against the call and the registration before it was
+    // stored under its hash (formIssuesAgainst).
+    guard: (state: PilotState, call: Call, { pdf }: SubmittedApplication, now: number) => {
       if (now >= Date.parse(call.submissionDeadline)) return refusal('SUBMISSION_DEADLINE_PASSED');
       if (state.phase !== 'registered' || state.submission) return refusal('ALREADY_SUBMITTED');
-      const issues = formIssuesAgainst(form, call, {
-        pilotUnitName: state.pilotUnit.name,
-        applicantUnitName: state.applicantUnit.name,
-        provincial: state.provincial,
-      });
-      if (issues.length) return refusal('VALIDATION_FAILED', issues.map((i) => `${i.path}: ${i.message}`).join('; '));
       if (pdf.fileName.normalize('NFC') !== expectedPdfName(state.applicantUnit.name)) return refusal('PDF_WRONG_NAME');
       return null;
     },
@@ -120,8 +122,12 @@ export const STAFF_ACTIONS = {
   }),
 
   recordExpertScore: action({
-    schema: ExpertScore,
-    guard: (state, _call, score) => {
+    shape: object({
+      expert: object({ id: text(100), province: text(20, 2) }),
+      score: number(0, 100),
+      comment: text(2000),
+    }),
+    guard: (state: PilotState, _call: Call, score: ExpertScore) => {
       if (state.phase === 'registered') return refusal('NOT_YET_SUBMITTED');
       if (!reviewOpen(state)) return refusal('ALREADY_DECIDED');
       // 回避: an expert from the applicant's own province does not score it.
@@ -139,8 +145,11 @@ export const STAFF_ACTIONS = {
   }),
 
   decideReview: action({
-    schema: ReviewDecision,
-    guard: (state, call, decision) => {
+    shape: variants('outcome', {
+      approved: object({ outcome: oneOf(['approved']), amountFen: number(0, 2_000_000_000, true), reason }),
+      rejected: object({ outcome: oneOf(['rejected']), reason }),
+    }),
+    guard: (state: PilotState, call: Call, decision: ReviewDecision) => {
       if (state.phase === 'registered') return refusal('NOT_YET_SUBMITTED');
       if (!reviewOpen(state) || state.review) return refusal('ALREADY_DECIDED');
       if (state.expertScores.length < call.review.minExpertScores) {
@@ -163,8 +172,8 @@ export const STAFF_ACTIONS = {
   }),
 
   raiseObjection: action({
-    schema: Objection,
-    guard: (state, _call, _objection, now) => {
+    shape: object({ reason }),
+    guard: (state: PilotState, _call: Call, _objection: Objection, now: number) => {
       const notice = state.publicNotice;
       if (state.phase !== 'public_notice' || !notice || now >= Date.parse(notice.endsAt)) {
         return refusal('NOT_IN_PUBLIC_NOTICE');
@@ -177,8 +186,8 @@ export const STAFF_ACTIONS = {
   }),
 
   confirmTranche: action({
-    schema: TrancheConfirmation,
-    guard: (state, _call, { tranche }) => openInstruction(state, tranche),
+    shape: object({ tranche, reference }),
+    guard: (state: PilotState, _call: Call, { tranche }: TrancheConfirmation) => openInstruction(state, tranche),
     drives: false,
     afterEnd: true,
     route: {
@@ -189,11 +198,11 @@ export const STAFF_ACTIONS = {
   }),
 
   voidTranche: action({
-    schema: TrancheVoid,
+    shape: object({ tranche, reason }),
     // Confirm and void exclude each other: whichever the ledger took first stands. A running
     // pilot's instruction is not voided: the pilot would go on unfunded, with no way to instruct
     // the tranche again.
-    guard: (state, _call, { tranche }) =>
+    guard: (state: PilotState, _call: Call, { tranche }: TrancheVoid) =>
       openInstruction(state, tranche) ??
       (ENDED_PHASES.includes(state.phase) ? null : refusal('PILOT_STILL_RUNNING', state.phase)),
     drives: false,
@@ -206,8 +215,8 @@ export const STAFF_ACTIONS = {
   }),
 
   closeReclaim: action({
-    schema: ReclaimClosure,
-    guard: (state, _call, { tranche }) => {
+    shape: object({ tranche, reference }),
+    guard: (state: PilotState, _call: Call, { tranche }: ReclaimClosure) => {
       const reclaim = state.tranches?.[tranche].reclaim;
       if (!reclaim) return refusal('RECLAIM_NOT_OPEN');
       if (reclaim.closed) return refusal('RECLAIM_ALREADY_CLOSED');
@@ -224,22 +233,28 @@ export const STAFF_ACTIONS = {
   }),
 
   submitMidtermReport: action({
-    schema: MidtermReport,
-    guard: (state) => (state.phase !== 'in_progress' || state.midtermReport ? wrongPhase(state) : null),
+    shape: object({ reference }),
+    guard: (state: PilotState, _call: Call, _report: MidtermReport) =>
+      state.phase !== 'in_progress' || state.midtermReport ? wrongPhase(state) : null,
     drives: true,
     route: { path: 'midterm-report', roles: STAFF, summary: '中期报告 / Midterm report received' },
   }),
 
   evaluateMidterm: action({
-    schema: Verdict,
-    guard: (state) => (state.phase !== 'midterm_review' || state.midtermEvaluation ? wrongPhase(state) : null),
+    shape: object({ outcome: oneOf(['passed', 'failed']), reason }),
+    guard: (state: PilotState, _call: Call, _verdict: Verdict) =>
+      state.phase !== 'midterm_review' || state.midtermEvaluation ? wrongPhase(state) : null,
     drives: true,
     route: { path: 'midterm-evaluation', roles: REVIEWERS, summary: '中期评审结论 / Midterm evaluation result' },
   }),
 
   submitFinalReport: action({
-    schema: FinalReport,
-    guard: (state) =>
+    shape: object({
+      reportReference: reference,
+      typicalCases: list(reference, 1, 20),
+      institutionalInnovations: list(reference, 1, 20),
+    }),
+    guard: (state: PilotState, _call: Call, _report: FinalReport) =>
       (state.phase !== 'midterm_passed' && state.phase !== 'tail_withheld') || state.finalReport
         ? wrongPhase(state)
         : null,
@@ -252,9 +267,9 @@ export const STAFF_ACTIONS = {
   }),
 
   decideAcceptance: action({
-    schema: Verdict,
+    shape: object({ outcome: oneOf(['passed', 'failed']), reason }),
     // One verdict per round: the round's verdict closes it until a rectification opens the next.
-    guard: (state) =>
+    guard: (state: PilotState, _call: Call, _verdict: Verdict) =>
       state.phase !== 'acceptance_review' || state.acceptances.length > state.rectifications.length
         ? wrongPhase(state)
         : null,
@@ -263,8 +278,8 @@ export const STAFF_ACTIONS = {
   }),
 
   submitRectification: action({
-    schema: Rectification,
-    guard: (state) =>
+    shape: object({ reference }),
+    guard: (state: PilotState, _call: Call, _rectification: Rectification) =>
       state.phase !== 'rectifying' || state.rectifications.length >= state.acceptances.length
         ? wrongPhase(state)
         : null,
@@ -273,8 +288,8 @@ export const STAFF_ACTIONS = {
   }),
 
   extendDueDate: action({
-    schema: Extension,
-    guard: (state, _call, { which, until }, now) => {
+    shape: object({ which: oneOf(EXTENDABLE), until: instant, reason }),
+    guard: (state: PilotState, _call: Call, { which, until }: Extension, now: number) => {
       const current = pendingDue(state, which);
       if (!current) return refusal('NOTHING_TO_EXTEND', which);
       if (Date.parse(until) <= Math.max(Date.parse(current), now)) return refusal('EXTENSION_NOT_LATER');
@@ -289,27 +304,27 @@ export const STAFF_ACTIONS = {
   }),
 
   withdraw: action({
-    schema: Withdrawal,
-    guard: () => null,
+    shape: object({ reason }),
+    guard: (_state: PilotState, _call: Call, _withdrawal: Withdrawal) => null,
     drives: false,
     route: { path: 'withdrawal', roles: STAFF, summary: '撤销试点 / Withdraw the pilot, with a reason' },
   }),
 
   flagIntegrity: action({
-    schema: IntegrityFlag,
-    guard: () => null,
+    shape: object({ reason }),
+    guard: (_state: PilotState, _call: Call, _flag: IntegrityFlag) => null,
     drives: false,
     route: { path: 'integrity-flag', roles: STAFF, summary: '弄虚作假认定 / Flag false material' },
   }),
 };
 
 export type StaffActionName = keyof typeof STAFF_ACTIONS;
-export type StaffActionInput<N extends StaffActionName> = z.output<(typeof STAFF_ACTIONS)[N]['schema']>;
+export type StaffActionInput<N extends StaffActionName> = Parameters<(typeof STAFF_ACTIONS)[N]['guard']>[2];
 export const STAFF_ACTION_NAMES = Object.keys(STAFF_ACTIONS) as StaffActionName[];
 
 /** One entry, typed by its name (TypeScript cannot narrow the table by a generic key). */
-export function staffAction<N extends StaffActionName>(name: N): StaffAction<z.ZodType<StaffActionInput<N>>> {
-  return STAFF_ACTIONS[name] as unknown as StaffAction<z.ZodType<StaffActionInput<N>>>;
+export function staffAction<N extends StaffActionName>(name: N): StaffAction<StaffActionInput<N>> {
+  return STAFF_ACTIONS[name] as unknown as StaffAction<StaffActionInput<N>>;
 }
 
 /**
@@ -330,17 +345,17 @@ export function refusalOf<N extends StaffActionName>(
   return entry.guard(state, call, input, now);
 }
 
+const ACTING = { actor: object({ id: text(100), role: oneOf(ROLES) }), requestedAt: optional(instant) };
+
 /**
- * The shape check every action's input gets before its guard: updates can come from any client
- * (the CLI, scripts), not only the API, so the workflow checks shapes itself.
+ * The shape check every action's input gets in the workflow's validator before its guard: Updates
+ * can come from any client (the CLI, scripts), not only the API. Deep nesting and NUL are refused
+ * before anything walks the input.
  */
-export function parseActing<S extends z.ZodType>(
-  schema: S,
+export function checkActing<N extends StaffActionName>(
+  name: N,
   input: unknown,
-): { ok: true; value: Acting<z.output<S>> } | { ok: false; refusal: Refusal } {
-  // Another client may send an Update the API never saw: deep nesting is refused before anything
-  // recursive (zod, firstDifference) walks it, so the validator refuses rather than overflows.
-  // PostgreSQL cannot store NUL in text either: refused here rather than in a retried activity.
+): { ok: true; value: Acting<StaffActionInput<N>> } | { ok: false; refusal: Refusal } {
   const shape = jsonShapeIssue(input);
   if (shape?.kind === 'too-deep') {
     return { ok: false, refusal: refusal('JSON_TOO_DEEP', `more than ${MAX_JSON_DEPTH} levels`) };
@@ -348,37 +363,21 @@ export function parseActing<S extends z.ZodType>(
   if (shape?.kind === 'nul') {
     return { ok: false, refusal: refusal('VALIDATION_FAILED', 'NUL characters are not allowed') };
   }
-  const parsed = acting(schema).safeParse(input);
-  if (!parsed.success) {
-    const where = parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');
-    return { ok: false, refusal: refusal('VALIDATION_FAILED', where) };
-  }
-  // Handlers store the input exactly as recorded (they must not depend on today's schemas when
-  // they replay), so only an input already in its normal form is accepted: trimmed, instants in
-  // UTC, no unknown fields. The API always sends it so.
-  const differs = firstDifference(parsed.data, input);
-  if (differs !== null) {
-    return {
-      ok: false,
-      refusal: refusal('VALIDATION_FAILED', `${differs || 'input'}: not in normal form (trimmed, UTC, known fields)`),
-    };
-  }
-  return { ok: true, value: parsed.data as Acting<z.output<S>> };
+  const issue = actingShapes[name](input, '');
+  if (issue) return { ok: false, refusal: refusal('VALIDATION_FAILED', issue) };
+  return { ok: true, value: input as Acting<StaffActionInput<N>> };
 }
 
-/** The path of the first place where two JSON values differ; null when they are equal. */
-function firstDifference(a: unknown, b: unknown, path = ''): string | null {
-  if (a === b) return null;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return path;
-  if (Array.isArray(a) !== Array.isArray(b)) return path;
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const key of keys) {
-    const inner = firstDifference(
-      (a as Record<string, unknown>)[key],
-      (b as Record<string, unknown>)[key],
-      path ? `${path}.${key}` : key,
-    );
-    if (inner !== null) return inner;
-  }
-  return null;
+/** Each action's shape with the actor's fields, built once per workflow (not per validation). */
+const actingShapes = Object.fromEntries(
+  STAFF_ACTION_NAMES.map((name) => [name, withActor(STAFF_ACTIONS[name].shape)]),
+) as Record<StaffActionName, Shape>;
+
+/** The action's own fields and the actor's, in one object. */
+function withActor(shape: Shape): Shape {
+  return (value, path) => {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'input: an object';
+    const { actor, requestedAt, ...rest } = value as Record<string, unknown>;
+    return object(ACTING)({ actor, ...(requestedAt === undefined ? {} : { requestedAt }) }, path) ?? shape(rest, path);
+  };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { Duration, toMs, type DurationText } from '../domain/duration';
+import { Duration } from '../domain/call';
+import { toMs, type DurationText } from '../domain/duration';
 
 const Millis = (fallback: DurationText) => Duration.default(fallback).transform(toMs);
 

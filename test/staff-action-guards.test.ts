@@ -4,10 +4,12 @@
  */
 import { CallInput, type Call } from '../domain/call';
 import { initialPilotState, type Done, type PilotPhase, type PilotState, type TrancheState } from '../domain/pilot';
+import { formIssuesAgainst } from '../domain/application-form';
+import { STAFF_ACTION_SCHEMAS, parseActing } from '../domain/staff-action-schemas';
 import {
   STAFF_ACTION_NAMES,
   STAFF_ACTIONS,
-  parseActing,
+  checkActing,
   refusalOf,
   type StaffActionInput,
   type StaffActionName,
@@ -68,7 +70,7 @@ function check<N extends StaffActionName>(name: N, state: PilotState, input: Sta
   return refusalOf(name, state, call, input, now)?.code ?? null;
 }
 
-const submission = { form: validForm('杭州市科协'), pdf };
+const submission = { formHash: 'b'.repeat(64), themes: ['基层组织改革' as const], pdf };
 const score = (province = '江苏', id = 'expert-1') => ({ expert: { id, province }, score: 90, comment: '好' });
 const approve = (amountFen = 350_000_00) => ({ outcome: 'approved' as const, amountFen, reason: '通过' });
 const scored = (n: number) => (s: PilotState) => {
@@ -95,8 +97,12 @@ describe('submit', () => {
       ),
     ).toBe('ALREADY_SUBMITTED');
   });
-  test('refused when the form names other units than the registration', () => {
-    expect(check('submit', pilot(), { form: validForm('宁波市科协'), pdf })).toBe('VALIDATION_FAILED');
+  test('a form naming other units than the registration has issues (the API refuses it before the workflow)', () => {
+    const registered = { pilotUnitName: '杭州市科协', applicantUnitName: APPLICANT_UNIT, provincial: false };
+    expect(formIssuesAgainst(validForm('杭州市科协'), call, registered)).toEqual([]);
+    expect(formIssuesAgainst(validForm('宁波市科协'), call, registered).map((i) => i.path)).toEqual([
+      'basic.pilotUnit',
+    ]);
   });
   test('refused when the PDF is not named after the applicant unit', () => {
     expect(check('submit', pilot(), { ...submission, pdf: { ...pdf, fileName: '申报书.pdf' } })).toBe('PDF_WRONG_NAME');
@@ -272,24 +278,24 @@ describe('endings and ended pilots', () => {
 
 describe('input shapes', () => {
   const actor = { id: 'clerk', role: 'staff' as const };
+  const refusalOfInput = (input: unknown, name: StaffActionName = 'withdraw') => {
+    const checked = checkActing(name, input);
+    return checked.ok ? null : checked.refusal;
+  };
   test('a well-formed input with its actor (and the time it was requested) is accepted', () => {
     const input = { reason: '主动退出', actor, requestedAt: '2020-06-01T01:00:00.000Z' };
-    expect(parseActing(STAFF_ACTIONS.withdraw.schema, input)).toEqual({ ok: true, value: input });
+    expect(checkActing('withdraw', input)).toEqual({ ok: true, value: input });
   });
   test('a missing actor, a wrong shape or a NUL character is VALIDATION_FAILED', () => {
-    for (const input of [{ reason: 'x' }, { reason: 3, actor }, { reason: 'a\u0000b', actor }, null]) {
-      const parsed = parseActing(STAFF_ACTIONS.withdraw.schema, input);
-      expect(parsed.ok ? null : parsed.refusal.code).toBe('VALIDATION_FAILED');
+    for (const input of [{ reason: 'x' }, { reason: 3, actor }, { reason: 'a\u0000b', actor }, null, []]) {
+      expect(refusalOfInput(input)?.code).toBe('VALIDATION_FAILED');
     }
+    expect(refusalOfInput({ reason: 'x', actor: { id: 'clerk', role: 'root' } })?.detail).toMatch(/^actor\.role:/);
   });
   test('an input not in its normal form is refused, naming the field: handlers store inputs as they come', () => {
-    const refusalOfInput = (input: unknown, name: StaffActionName = 'withdraw') => {
-      const parsed = parseActing(STAFF_ACTIONS[name].schema, input);
-      return parsed.ok ? null : parsed.refusal;
-    };
     expect(refusalOfInput({ reason: '  主动退出 ', actor })).toEqual({
       code: 'VALIDATION_FAILED',
-      detail: 'reason: not in normal form (trimmed, UTC, known fields)',
+      detail: 'reason: not in normal form (trimmed)',
     });
     expect(refusalOfInput({ reason: '退出', actor, extra: 1 })?.detail).toMatch(/^extra:/);
     // A calendar date is a Beijing date: it has to arrive as the UTC instant it stands for.
@@ -297,49 +303,35 @@ describe('input shapes', () => {
     expect(refusalOfInput({ ...extension, until: '2020-06-10' }, 'extendDueDate')?.detail).toMatch(/^until:/);
     expect(refusalOfInput({ ...extension, until: '2020-06-10T15:59:59.999Z' }, 'extendDueDate')).toBeNull();
   });
-});
 
-describe('voidTranche and closeReclaim', () => {
-  const voiding = (t: 'first' | 'tail' = 'first') => ({ tranche: t, reason: '未执行' });
-  test('an open instruction of a pilot that has ended can be voided, not one of a running pilot', () => {
-    expect(check('voidTranche', pilot('withdrawn', withTranches('issued', 'withheld')), voiding())).toBeNull();
-    expect(check('voidTranche', pilot('closed', withTranches('confirmed', 'issued')), voiding('tail'))).toBeNull();
-    expect(check('voidTranche', pilot('in_progress', withTranches('issued')), voiding())).toBe('PILOT_STILL_RUNNING');
-  });
-  test('confirm and void exclude each other; nothing not instructed is voided', () => {
-    expect(check('voidTranche', pilot('withdrawn', withTranches('confirmed', 'withheld')), voiding())).toBe(
-      'TRANCHE_ALREADY_CONFIRMED',
-    );
-    const voided = pilot('withdrawn', withTranches('voided', 'withheld'));
-    expect(check('voidTranche', voided, voiding())).toBe('TRANCHE_VOIDED');
-    expect(check('confirmTranche', voided, { tranche: 'first', reference: 'BANK-1' })).toBe('TRANCHE_VOIDED');
-    expect(check('voidTranche', pilot('withdrawn', withTranches('issued', 'withheld')), voiding('tail'))).toBe(
-      'TRANCHE_NOT_ISSUED',
-    );
-    expect(check('voidTranche', pilot('tail_withheld', withTranches('confirmed', 'withheld')), voiding('tail'))).toBe(
-      'TRANCHE_NOT_ISSUED',
-    );
-  });
-  test('while the ledger is being written for a tranche, other money actions on it wait (TRANCHE_BUSY)', () => {
-    const busy = pilot('withdrawn', (s) => {
-      withTranches('issued', 'withheld')(s);
-      s.tranches!.first.inFlight = 'confirm';
-    });
-    expect(check('voidTranche', busy, voiding())).toBe('TRANCHE_BUSY');
-    expect(check('confirmTranche', busy, { tranche: 'first', reference: 'BANK-1' })).toBe('TRANCHE_BUSY');
-  });
-  test('a reclaim is closed once, and only when open', () => {
-    const closing = { tranche: 'first' as const, reference: 'REPAID-1' };
-    const paid = (reclaim: TrancheState['reclaim']) =>
-      pilot('integrity_failed', (s) => {
-        withTranches('confirmed', 'withheld')(s);
-        s.tranches!.first.reclaim = reclaim;
-      });
-    const open = { amountFen: 175_000_00, openedAt: done.at, reason: '弄虚作假', closed: null };
-    expect(check('closeReclaim', paid(open), closing)).toBeNull();
-    expect(check('closeReclaim', paid(null), closing)).toBe('RECLAIM_NOT_OPEN');
-    expect(check('closeReclaim', paid({ ...open, closed: { reference: 'R', ...done } }), closing)).toBe(
-      'RECLAIM_ALREADY_CLOSED',
-    );
+  /** One input per action as the API sends it: parsed by the full schema, in normal form. */
+  const EXAMPLES: { [N in StaffActionName]: StaffActionInput<N>[] } = {
+    submit: [submission],
+    recordExpertScore: [score(), { ...score(), score: 87.5 }],
+    decideReview: [approve(), { outcome: 'rejected', reason: '不符合条件' }],
+    raiseObjection: [{ reason: '材料不实' }],
+    confirmTranche: [{ tranche: 'first', reference: 'BANK-1' }],
+    voidTranche: [{ tranche: 'tail', reason: '未执行' }],
+    closeReclaim: [{ tranche: 'first', reference: 'BACK-1' }],
+    submitMidtermReport: [{ reference: '中期报告.pdf' }],
+    evaluateMidterm: [passed, { outcome: 'failed', reason: '未达标' }],
+    submitFinalReport: [{ reportReference: '报告.pdf', ...FINAL }],
+    decideAcceptance: [passed],
+    submitRectification: [{ reference: '整改.pdf' }],
+    extendDueDate: [{ which: 'acceptance', until: '2021-07-31T15:59:59.999Z', reason: '延期' }],
+    withdraw: [{ reason: '主动退出' }],
+    flagIntegrity: [{ reason: '弄虚作假' }],
+  };
+  test.each(STAFF_ACTION_NAMES)('%s: what the full schema accepts, the workflow’s light check accepts', (name) => {
+    for (const example of EXAMPLES[name]) {
+      const input = { ...example, actor, requestedAt: '2020-06-01T01:00:00.000Z' };
+      expect(parseActing(STAFF_ACTION_SCHEMAS[name], input)).toMatchObject({ ok: true });
+      expect(refusalOfInput(input, name)).toBeNull();
+      // Every field is required or bounded: dropping one, or adding an unknown one, is refused.
+      const [first] = Object.keys(example);
+      const { [first!]: _dropped, ...without } = input as Record<string, unknown>;
+      expect(refusalOfInput(without, name)?.code).toBe('VALIDATION_FAILED');
+      expect(refusalOfInput({ ...input, unknown: 1 }, name)?.code).toBe('VALIDATION_FAILED');
+    }
   });
 });

@@ -11,6 +11,7 @@ import {
   type PilotState,
   type Role,
 } from '../../domain/pilot';
+import { STAFF_ACTION_SCHEMAS } from '../../domain/staff-action-schemas';
 import {
   STAFF_ACTION_NAMES,
   STAFF_ACTIONS,
@@ -18,6 +19,7 @@ import {
   type StaffActionInput,
   type StaffActionName,
 } from '../../domain/staff-actions';
+import { storeApplicationForm, submittedForm } from '../application-forms';
 import type { ApiDeps } from '../deps';
 import { PilotWorkflows, type Acted } from '../pilot-workflows';
 import { fieldProblems, Problem } from '../problem';
@@ -45,11 +47,13 @@ export function pilotRoutes(
 ): void {
   const namespace = client.options.namespace;
   const pilots = new PilotWorkflows(client, taskQueue, codec, updateResultMs);
-  const view = (state: PilotState, role: Role) => pilotView(state, uiUrl, namespace, role);
+  /** The pilot's state with its application form (stored by hash) put back. */
+  const view = async (state: PilotState, role: Role) =>
+    pilotView(state, uiUrl, namespace, role, await submittedForm(db, state));
   /** The pilot's new state, or 202: accepted by its workflow, still running (see PilotWorkflows.act). */
-  const answerActed = (res: Response, pilotId: string, acted: Acted, role: Role) => {
+  const answerActed = async (res: Response, pilotId: string, acted: Acted, role: Role) => {
     if (acted.done) {
-      res.json(view(acted.state, role));
+      res.json(await view(acted.state, role));
       return;
     }
     res
@@ -76,12 +80,13 @@ export function pilotRoutes(
    */
   function staffActionRoute<N extends StaffActionName>(name: N) {
     const entry = staffAction(name);
+    const schema = STAFF_ACTION_SCHEMAS[name] as z.ZodType<StaffActionInput<N>>;
     const fromPath = [...entry.route.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
-    const shape = entry.schema instanceof z.ZodObject ? (entry.schema.shape as Record<string, z.ZodType>) : {};
+    const shape = schema instanceof z.ZodObject ? (schema.shape as Record<string, z.ZodType>) : {};
     const body =
-      fromPath.length && entry.schema instanceof z.ZodObject
-        ? entry.schema.omit(Object.fromEntries(fromPath.map((p) => [p, true])) as Record<string, true>)
-        : entry.schema;
+      fromPath.length && schema instanceof z.ZodObject
+        ? schema.omit(Object.fromEntries(fromPath.map((p) => [p, true])) as Record<string, true>)
+        : schema;
     routes.add({ ...endpointOf(name), body }, async (req, res) => {
       const params: Record<string, unknown> = {};
       for (const field of fromPath) {
@@ -90,10 +95,10 @@ export function pilotRoutes(
         params[field] = value.data;
       }
       const raw: unknown = fromPath.length ? { ...(req.body as object), ...params } : req.body;
-      const input = parseBody(entry.schema, raw) as StaffActionInput<N>;
+      const input = parseBody(schema, raw) as StaffActionInput<N>;
       const acting = { ...input, actor: req.actor } as Acting<StaffActionInput<N>>;
       const acted = await pilots.act(req.params.pilotId as string, name, acting, req.idempotencyKey);
-      answerActed(res, req.params.pilotId as string, acted, req.actor.role);
+      await answerActed(res, req.params.pilotId as string, acted, req.actor.role);
     });
   }
 
@@ -117,17 +122,26 @@ export function pilotRoutes(
     async (req, res) => {
       const registration = parseBody(PilotRegistration, req.body);
       const pilotId = pilotIdOf(registration.callId, registration.pilotUnit.code);
-      const repeated = await pilots.registeredWithKey(pilotId, req.idempotencyKey);
-      if (repeated) {
-        res.status(201).location(`/pilots/${pilotId}`).json(view(repeated, req.actor.role));
-        return;
-      }
       const callRow = await db.call.findUnique({ where: { id: registration.callId } });
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
       const call = CallInput.parse(callRow.config);
-      if (Date.now() >= Date.parse(call.submissionDeadline)) throw new Problem('REGISTRATION_CLOSED');
+      if (Date.now() >= Date.parse(call.submissionDeadline)) {
+        // A repeat of a registration that was answered before the deadline still gets its pilot.
+        const repeated = await pilots.registeredWithKey(pilotId, req.idempotencyKey);
+        if (repeated) {
+          res
+            .status(201)
+            .location(`/pilots/${pilotId}`)
+            .json(await view(repeated, req.actor.role));
+          return;
+        }
+        throw new Problem('REGISTRATION_CLOSED');
+      }
       const state = await pilots.register({ pilotId, registration, call, registeredBy: req.actor }, req.idempotencyKey);
-      res.status(201).location(`/pilots/${pilotId}`).json(view(state, req.actor.role));
+      res
+        .status(201)
+        .location(`/pilots/${pilotId}`)
+        .json(await view(state, req.actor.role));
     },
   );
 
@@ -170,7 +184,7 @@ export function pilotRoutes(
       tag: 'pilots',
     },
     async (req, res) => {
-      res.json(view(await pilots.state(req.params.pilotId as string), req.actor.role));
+      res.json(await view(await pilots.state(req.params.pilotId as string), req.actor.role));
     },
   );
 
@@ -216,16 +230,26 @@ export function pilotRoutes(
           fieldProblems(parsed.error).map((p) => ({ ...p, path: `form.${p.path}` })),
         );
       }
-      // The rules that need the call and the registration, with field paths (the workflow checks them again).
+      // The rules that need the call and the registration, with field paths. The pilot's row is
+      // written at its first step; a pilot registered a moment ago is asked directly.
       const pilotId = req.params.pilotId as string;
-      const registered = await pilots.state(pilotId);
+      const row = await db.pilot.findUnique({ where: { id: pilotId } });
+      const registered = row
+        ? {
+            callId: row.callId,
+            pilotUnitName: row.pilotUnitName,
+            applicantUnitName: row.applicantUnitName,
+            provincial: row.provincial,
+          }
+        : await pilots.state(pilotId).then((state) => ({
+            callId: state.callId,
+            pilotUnitName: state.pilotUnit.name,
+            applicantUnitName: state.applicantUnit.name,
+            provincial: state.provincial,
+          }));
       const callRow = await db.call.findUnique({ where: { id: registered.callId } });
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
-      const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), {
-        pilotUnitName: registered.pilotUnit.name,
-        applicantUnitName: registered.applicantUnit.name,
-        provincial: registered.provincial,
-      });
+      const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), registered);
       if (issues.length)
         throw new Problem(
           'VALIDATION_FAILED',
@@ -239,13 +263,15 @@ export function pilotRoutes(
       const expected = expectedPdfName(parsed.data.basic.applicantUnit);
       if (fileName !== expected) throw new Problem('PDF_WRONG_NAME', `expected ${expected}`);
       const { sha256, sizeBytes } = await store.put(file.buffer);
+      // Stored before the workflow hears of it: the workflow keeps only the hash.
+      const formHash = await storeApplicationForm(db, parsed.data);
       const acted = await pilots.act(
         pilotId,
         'submit',
-        { form: parsed.data, pdf: { sha256, fileName, sizeBytes }, actor: req.actor },
+        { formHash, themes: parsed.data.themes, pdf: { sha256, fileName, sizeBytes }, actor: req.actor },
         req.idempotencyKey,
       );
-      answerActed(res, pilotId, acted, req.actor.role);
+      await answerActed(res, pilotId, acted, req.actor.role);
     },
   );
 

@@ -11,6 +11,19 @@ export async function decodePayload<T>(payload: Payload): Promise<T> {
   return defaultPayloadConverter.fromPayload<T>(plain!);
 }
 
+type HistoryEvent = NonNullable<
+  Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']
+>[number];
+
+/** The activity type a local-activity marker records, if the event is one. */
+export function localActivityType(event: HistoryEvent): string | null {
+  const marker = event.markerRecordedEventAttributes;
+  if (marker?.markerName !== 'core_local_activity') return null;
+  const [data] = marker.details?.data?.payloads ?? [];
+  if (!data?.data) return null;
+  return (JSON.parse(Buffer.from(data.data).toString('utf8')) as { activity_type?: string }).activity_type ?? null;
+}
+
 /** What an auditor sees in the Web UI, read from the raw history. */
 export async function readHistory(client: Client, workflowId: string) {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
@@ -18,15 +31,20 @@ export async function readHistory(client: Client, workflowId: string) {
   const acceptedUpdates = events
     .map((e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name)
     .filter((name): name is string => typeof name === 'string');
+  // A step is an activity (its input names it) or, since patch 'slim-history', a local activity:
+  // a marker whose summary names it.
   const recordedSteps = await Promise.all(
-    events
-      .map((e) => e.activityTaskScheduledEventAttributes)
-      .filter((a) => a?.activityType?.name === 'recordPilotStep')
-      .map(async (a) => {
-        const [payload] = a?.input?.payloads ?? [];
+    events.map(async (e): Promise<string | null> => {
+      const scheduled = e.activityTaskScheduledEventAttributes;
+      if (scheduled?.activityType?.name === 'recordPilotStep') {
+        const [payload] = scheduled.input?.payloads ?? [];
         return payload ? (await decodePayload<{ step: string }>(payload)).step : '';
-      }),
-  );
+      }
+      if (localActivityType(e) !== 'recordPilotStep' || !e.userMetadata?.summary) return null;
+      const summary = await decodePayload<string>(e.userMetadata.summary as Payload);
+      return summary.replace(/^记录 record: /, '');
+    }),
+  ).then((steps) => steps.filter((step): step is string => step !== null));
   return { history, eventCount: events.length, acceptedUpdates, recordedSteps };
 }
 

@@ -7,7 +7,7 @@
  */
 import type { UpdateDefinition } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Acting, PilotStart, PilotState } from '../../domain/pilot';
+import type { Acting, PilotStart, PilotState } from '../../domain/pilot-state';
 import { STAFF_ACTION_NAMES, type StaffActionInput, type StaffActionName } from '../../domain/staff-actions';
 
 /** The workflow type (its function's name in `workflows/index.ts`), in every recorded history. */

@@ -4,23 +4,14 @@
  */
 import { formatYuan } from '../../domain/money';
 import type { NoticeContent } from '../../domain/notice';
-import type { Done, PilotState, Tranche, TrancheState } from '../../domain/pilot';
+import type { Done, PilotState, Tranche, TrancheState } from '../../domain/pilot-state';
 import { toMs } from '../../domain/duration';
 import type { PilotEffects } from './effects';
-import { activities, DATABASE_WRITE } from './proxies';
 import { PilotEnded } from './blocking';
 import { asLedgerRefusal } from './refusal';
 
 const TRANCHE_NAMES = { first: '第一批经费 first tranche', tail: '尾款 tail tranche' } as const;
 const EARLY_ENDINGS: readonly PilotState['phase'][] = ['withdrawn', 'integrity_failed', 'rejected'];
-const {
-  issuePaymentInstruction,
-  recordTrancheConfirmation,
-  voidPaymentInstruction,
-  withholdTranche,
-  openReclaim,
-  closeReclaim,
-} = activities;
 
 export class Money {
   /** Finance's confirmations (and reclaims), awaited beside the lifecycle, reminded while late. */
@@ -42,25 +33,23 @@ export class Money {
     const { state, call } = this;
     const t = state.tranches![tranche];
     const content: NoticeContent = { template: 'payment-instruction', tranche, amountFen: t.amountFen };
-    const options = {
-      ...DATABASE_WRITE,
-      ...this.life.summary(`${TRANCHE_NAMES[tranche]} 拨款指令 instruction ${formatYuan(t.amountFen)} 元 CNY`),
-    };
+    const summary = `${TRANCHE_NAMES[tranche]} 拨款指令 instruction ${formatYuan(t.amountFen)} 元 CNY`;
     const instruction = { pilotId: state.pilotId, callId: call.id, tranche, amountFen: t.amountFen };
     if (this.life.rules.ledgerFirst) {
       // Issued once the ledger row exists (with its notice, in one transaction); meanwhile no
       // confirmation is accepted and an ending leaves this tranche to finance.
       t.inFlight = 'instruct';
-      await issuePaymentInstruction.executeWithOptions(options, [
-        { ...instruction, notice: this.life.notice(`instruction:${tranche}`, [call.financeEmail], content) },
-      ]);
+      await this.life.write('issuePaymentInstruction', summary, {
+        ...instruction,
+        notice: this.life.notice(`instruction:${tranche}`, [call.financeEmail], content),
+      });
       t.inFlight = null;
       t.status = 'issued';
       t.issuedAt = this.life.now();
     } else {
       t.status = 'issued';
       t.issuedAt = this.life.now();
-      await issuePaymentInstruction.executeWithOptions(options, [instruction]);
+      await this.life.write('issuePaymentInstruction', summary, instruction);
       await this.life.notify(`instruction:${tranche}`, [call.financeEmail], content);
     }
     await this.life.record(`${tranche}-tranche-issued`);
@@ -91,10 +80,14 @@ export class Money {
     const { state } = this;
     const t = state.tranches![tranche];
     const confirm = () =>
-      recordTrancheConfirmation.executeWithOptions(
-        { ...DATABASE_WRITE, ...this.life.summary(`${TRANCHE_NAMES[tranche]} 财务确认 confirmed by finance`) },
-        [{ pilotId: state.pilotId, tranche, reference, confirmedBy: done.by, at: done.at, amountFen: t.amountFen }],
-      );
+      this.life.write('recordTrancheConfirmation', `${TRANCHE_NAMES[tranche]} 财务确认 confirmed by finance`, {
+        pilotId: state.pilotId,
+        tranche,
+        reference,
+        confirmedBy: done.by,
+        at: done.at,
+        amountFen: t.amountFen,
+      });
     if (this.life.rules.ledgerFirst) {
       await this.inLedger(t, 'confirm', confirm);
       t.status = 'confirmed';
@@ -121,25 +114,20 @@ export class Money {
     const { state, call } = this;
     const t = state.tranches![tranche];
     await this.inLedger(t, 'void', () =>
-      voidPaymentInstruction.executeWithOptions(
-        { ...DATABASE_WRITE, ...this.life.summary(`${TRANCHE_NAMES[tranche]} 指令作废 instruction voided`) },
-        [
-          {
-            pilotId: state.pilotId,
-            tranche,
-            amountFen: t.amountFen,
-            reason,
-            voidedBy: done.by,
-            at: done.at,
-            notice: this.life.notice(`voided:${tranche}`, [call.office.email], {
-              template: 'instruction-voided',
-              tranche,
-              amountFen: t.amountFen,
-              reason,
-            }),
-          },
-        ],
-      ),
+      this.life.write('voidPaymentInstruction', `${TRANCHE_NAMES[tranche]} 指令作废 instruction voided`, {
+        pilotId: state.pilotId,
+        tranche,
+        amountFen: t.amountFen,
+        reason,
+        voidedBy: done.by,
+        at: done.at,
+        notice: this.life.notice(`voided:${tranche}`, [call.office.email], {
+          template: 'instruction-voided',
+          tranche,
+          amountFen: t.amountFen,
+          reason,
+        }),
+      }),
     );
     t.status = 'voided';
     t.voided = { reason, ...done };
@@ -155,27 +143,19 @@ export class Money {
     if (t?.status !== 'confirmed' || t.reclaim || t.inFlight === 'reclaim') return;
     const reason = state.ending?.reason ?? '';
     await this.inLedger(t, 'reclaim', () =>
-      openReclaim.executeWithOptions(
-        {
-          ...DATABASE_WRITE,
-          ...this.life.summary(`${TRANCHE_NAMES[tranche]} 追回 reclaim ${formatYuan(t.amountFen)} 元 CNY`),
-        },
-        [
-          {
-            pilotId: state.pilotId,
-            callId: call.id,
-            tranche,
-            amountFen: t.amountFen,
-            reason,
-            notice: this.life.notice(`reclaim:${tranche}`, [call.financeEmail], {
-              template: 'reclaim-opened',
-              tranche,
-              amountFen: t.amountFen,
-              reason,
-            }),
-          },
-        ],
-      ),
+      this.life.write('openReclaim', `${TRANCHE_NAMES[tranche]} 追回 reclaim ${formatYuan(t.amountFen)} 元 CNY`, {
+        pilotId: state.pilotId,
+        callId: call.id,
+        tranche,
+        amountFen: t.amountFen,
+        reason,
+        notice: this.life.notice(`reclaim:${tranche}`, [call.financeEmail], {
+          template: 'reclaim-opened',
+          tranche,
+          amountFen: t.amountFen,
+          reason,
+        }),
+      }),
     );
     const reclaim = { amountFen: t.amountFen, openedAt: this.life.now(), reason, closed: null };
     t.reclaim = reclaim;
@@ -188,10 +168,13 @@ export class Money {
     const { state } = this;
     const t = state.tranches![tranche];
     await this.inLedger(t, 'reclaim', () =>
-      closeReclaim.executeWithOptions(
-        { ...DATABASE_WRITE, ...this.life.summary(`${TRANCHE_NAMES[tranche]} 追回办结 reclaim closed`) },
-        [{ pilotId: state.pilotId, tranche, reference, closedBy: done.by, at: done.at }],
-      ),
+      this.life.write('closeReclaim', `${TRANCHE_NAMES[tranche]} 追回办结 reclaim closed`, {
+        pilotId: state.pilotId,
+        tranche,
+        reference,
+        closedBy: done.by,
+        at: done.at,
+      }),
     );
     t.reclaim!.closed = { reference, ...done };
     await this.life.record(`${tranche}-reclaim-closed`, done);
@@ -256,16 +239,14 @@ export class Money {
     const to = [...this.life.pilotContacts, call.office.email];
     const content: NoticeContent = { template: 'tranche-withheld', tranche, amountFen: t.amountFen, reason };
     const withholding = { pilotId: state.pilotId, tranche, amountFen: t.amountFen, reason };
-    const options = {
-      ...DATABASE_WRITE,
-      ...this.life.summary(`${TRANCHE_NAMES[tranche]} 不予拨付 withheld ${formatYuan(t.amountFen)} 元 CNY`),
-    };
+    const summary = `${TRANCHE_NAMES[tranche]} 不予拨付 withheld ${formatYuan(t.amountFen)} 元 CNY`;
     if (this.life.rules.ledgerFirst) {
-      await withholdTranche.executeWithOptions(options, [
-        { ...withholding, notice: this.life.notice(`withheld:${tranche}`, to, content) },
-      ]);
+      await this.life.write('withholdTranche', summary, {
+        ...withholding,
+        notice: this.life.notice(`withheld:${tranche}`, to, content),
+      });
     } else {
-      await withholdTranche.executeWithOptions(options, [withholding]);
+      await this.life.write('withholdTranche', summary, withholding);
       await this.life.notify(`withheld:${tranche}`, to, content);
     }
   }

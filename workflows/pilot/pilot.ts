@@ -9,7 +9,7 @@
 import { patched } from '@temporalio/workflow';
 import { toMs } from '../../domain/duration';
 import { splitTranches } from '../../domain/money';
-import { initialPilotState, type PilotStart, type PilotState } from '../../domain/pilot';
+import { initialPilotState, type PilotStart, type PilotState } from '../../domain/pilot-state';
 import { formatBeijing } from '../../domain/time';
 import { PilotEnded } from './blocking';
 import { PilotEffects } from './effects';
@@ -23,11 +23,13 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
   const pilotContacts = registration.contacts.map((c) => c.email);
   const office = [call.office.email];
 
-  const state = initialPilotState(start, new Date(Date.now()).toISOString());
+  // Registered when the API started it (sent since the API answers without waiting for this task).
+  const state = initialPilotState(start, start.registeredAt ?? new Date(Date.now()).toISOString());
   // Histories recorded before a change replay as they ran (README, "Changing workflow code").
   const life = new PilotEffects(state, call, pilotContacts, {
     auditable: patched('search-attributes-and-summaries'),
     ledgerFirst: patched('ledger-first-outbox'),
+    slim: patched('slim-history'),
   });
   const { record, wait, after, now } = bind(life);
   registerStaffActions(life);

@@ -6,10 +6,10 @@
  */
 import { currentUpdateInfo, setHandler } from '@temporalio/workflow';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { Acting, Done, PilotState } from '../../domain/pilot';
+import type { Acting, Done, PilotState } from '../../domain/pilot-state';
 import {
   STAFF_ACTION_NAMES,
-  parseActing,
+  checkActing,
   pendingDue,
   refusalOf,
   staffAction,
@@ -99,33 +99,27 @@ export function registerStaffActions(life: PilotEffects): void {
 
 function register<N extends StaffActionName>(name: N, life: PilotEffects, accept: Accept): void {
   const entry = staffAction(name);
-  /**
-   * Before patch 'ledger-first-outbox' validators accepted any input that parsed, and handlers
-   * stored the parsed (normalised) form: those histories replay the same way, without ever
-   * throwing on an input today's schema would refuse.
-   */
-  const recorded = (rest: object): StaffActionInput<N> => {
-    if (life.rules.ledgerFirst) return rest as StaffActionInput<N>;
-    const parsed = entry.schema.safeParse(rest);
-    return parsed.success ? parsed.data : (rest as StaffActionInput<N>);
-  };
   setHandler(
     staffUpdates[name] as UpdateDefinition<PilotState, [Acting<StaffActionInput<N>>]>,
     async (input) => {
       // The input as recorded: the validator refused anything but its normal form, and handlers
-      // never parse (they run on replay, where today's schema may be stricter than the one that
-      // accepted the input).
+      // never parse (they run on replay, where today's rules may be stricter than the ones that
+      // accepted the input). Before patch 'ledger-first-outbox' the API sent only parsed input.
       const { actor, requestedAt: _requestedAt, ...rest } = input;
       const before = life.mark();
-      await accept[name](recorded(rest), { at: life.now(), by: actor, updateId: currentUpdateInfo()?.id });
+      await accept[name](rest as unknown as StaffActionInput<N>, {
+        at: life.now(),
+        by: actor,
+        updateId: currentUpdateInfo()?.id,
+      });
       if (entry.drives) await life.afterSettled(before);
       return life.state;
     },
     {
       validator: (input) => {
-        const parsed = parseActing(entry.schema, input);
-        if (!parsed.ok) throw refusalFailure(parsed.refusal);
-        const refusal = refusalOf(name, life.state, life.call, parsed.value, Date.now());
+        const checked = checkActing(name, input);
+        if (!checked.ok) throw refusalFailure(checked.refusal);
+        const refusal = refusalOf(name, life.state, life.call, checked.value, Date.now());
         if (refusal) throw refusalFailure(refusal);
       },
     },

@@ -1,0 +1,31 @@
+/**
+ * What a pilot's workflow keeps of its application (申报书): the sealed PDF's fingerprint and the
+ * form's content hash, never the form. The form is validated by the API and stored in the database
+ * under its hash; history and every open workflow stay small whatever the form's size. No zod here:
+ * the workflow bundle imports this module.
+ */
+import type { SealedPdf } from './application-form';
+
+/** 试点主题: the five themes of the notice. */
+export const PILOT_THEMES = [
+  '基层组织改革',
+  '科技经济融合',
+  '科技精准扶贫',
+  '科普公共服务',
+  '联系服务科技工作者',
+] as const;
+export type PilotThemeName = (typeof PILOT_THEMES)[number];
+
+/** The submission as the workflow receives and keeps it (patch 'slim-history'). */
+export interface SubmittedApplication {
+  /** sha256 (hex) of the form's JSON as the API stored it in `application_forms`. */
+  formHash: string;
+  /** The form's themes, which the pilot list filters by. */
+  themes: PilotThemeName[];
+  pdf: SealedPdf;
+}
+
+/** The file must be named after the applicant unit: `<申报单位>.pdf`, compared in NFC. */
+export function expectedPdfName(applicantUnit: string): string {
+  return `${applicantUnit.normalize('NFC')}.pdf`;
+}
