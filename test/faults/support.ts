@@ -222,6 +222,7 @@ export function readTimer() {
 
 import type { Client } from '@temporalio/client';
 import { temporal as proto } from '@temporalio/proto';
+import { localActivityMarker } from '../support/history';
 
 const TaskFailedCause = proto.api.enums.v1.WorkflowTaskFailedCause;
 /** Workflow task failures that are bugs of the workflow code, not effects of a fault around it. */
@@ -258,7 +259,11 @@ export async function historyFaults(client: Client, workflowIds: readonly string
       if (event.workflowTaskTimedOutEventAttributes) faults.workflowTaskTimeouts += 1;
       const started = event.activityTaskStartedEventAttributes;
       if (started) faults.maxActivityAttempt = Math.max(faults.maxActivityAttempt, started.attempt ?? 1);
-      const type = event.activityTaskScheduledEventAttributes?.activityType?.name;
+      // Database writes are local activities since patch 'slim-history': one marker each, however
+      // often a killed worker's workflow task ran them again.
+      const local = localActivityMarker(event);
+      if (local) faults.maxActivityAttempt = Math.max(faults.maxActivityAttempt, local.attempt);
+      const type = event.activityTaskScheduledEventAttributes?.activityType?.name ?? local?.type;
       if (type) faults.scheduled[type] = (faults.scheduled[type] ?? 0) + 1;
     }
     return faults;

@@ -15,13 +15,19 @@ type HistoryEvent = NonNullable<
   Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']
 >[number];
 
-/** The activity type a local-activity marker records, if the event is one. */
-export function localActivityType(event: HistoryEvent): string | null {
+/** What a local-activity marker records (its activity type and attempt), if the event is one. */
+export function localActivityMarker(event: HistoryEvent): { type: string; attempt: number } | null {
   const marker = event.markerRecordedEventAttributes;
   if (marker?.markerName !== 'core_local_activity') return null;
   const [data] = marker.details?.data?.payloads ?? [];
   if (!data?.data) return null;
-  return (JSON.parse(Buffer.from(data.data).toString('utf8')) as { activity_type?: string }).activity_type ?? null;
+  const parsed = JSON.parse(Buffer.from(data.data).toString('utf8')) as { activity_type?: string; attempt?: number };
+  return parsed.activity_type ? { type: parsed.activity_type, attempt: parsed.attempt ?? 1 } : null;
+}
+
+/** The activity type a local-activity marker records, if the event is one. */
+export function localActivityType(event: HistoryEvent): string | null {
+  return localActivityMarker(event)?.type ?? null;
 }
 
 /** What an auditor sees in the Web UI, read from the raw history. */

@@ -14,6 +14,7 @@ import {
   activities,
   DATABASE_WRITE,
   LOCAL_DATABASE_WRITE,
+  LOCAL_WRITES,
   localActivities,
   type ActivityInput,
   type ActivityName,
@@ -36,8 +37,8 @@ export interface Rules {
    */
   ledgerFirst: boolean;
   /**
-   * Slim histories (patch 'slim-history'): database writes are local activities (their inputs stay
-   * out of history) and the form is kept by its hash.
+   * Slim histories (patch 'slim-history'): the pilot's records are local activities (their inputs
+   * stay out of history) and the form is kept by its hash.
    */
   slim: boolean;
 }
@@ -95,10 +96,11 @@ export class PilotEffects extends Settling {
 
   /** Runs one database write (an activity), with its summary for the Web UI. */
   write<K extends ActivityName>(name: K, summary: string, input: ActivityInput<K>): Promise<ActivityResult<K>> {
-    const run = (this.rules.slim ? localActivities[name] : activities[name]) as {
+    const local = this.rules.slim && LOCAL_WRITES.includes(name);
+    const run = (local ? localActivities[name] : activities[name]) as {
       executeWithOptions(options: object, args: [ActivityInput<K>]): Promise<ActivityResult<K>>;
     };
-    const options = this.rules.slim ? LOCAL_DATABASE_WRITE : DATABASE_WRITE;
+    const options = local ? LOCAL_DATABASE_WRITE : DATABASE_WRITE;
     return run.executeWithOptions({ ...options, ...this.summary(summary) }, [input]);
   }
 
