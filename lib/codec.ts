@@ -5,6 +5,7 @@
  * with the key they name. Search attributes and summaries are not payloads and hold no personal data.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { readSecretJson } from './secrets';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -12,6 +13,14 @@ import { z } from 'zod';
 
 const ENCODING = 'binary/encrypted';
 const KEY_ID = 'encryption-key-id';
+/**
+ * Payloads above this size are deflated before they are sealed: a pilot's state compresses about
+ * fourfold, and every Update's answer carries it into history. Payloads written before
+ * compression existed carry no marker and decode as they are.
+ */
+const COMPRESSION = 'compression';
+const DEFLATE_RAW = 'deflate-raw';
+const COMPRESS_ABOVE_BYTES = 256;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
@@ -42,9 +51,13 @@ export class AesGcmCodec implements PayloadCodec {
     return payloads.map((payload) => {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
-      const plain = temporal.api.common.v1.Payload.encode(payload).finish();
+      const encoded = temporal.api.common.v1.Payload.encode(payload).finish();
+      const compressed = encoded.length > COMPRESS_ABOVE_BYTES;
+      const plain = compressed ? deflateRawSync(encoded) : encoded;
       const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-      return { metadata: { encoding: utf8(ENCODING), [KEY_ID]: utf8(this.config.current) }, data: sealed };
+      const metadata: Record<string, Uint8Array> = { encoding: utf8(ENCODING), [KEY_ID]: utf8(this.config.current) };
+      if (compressed) metadata[COMPRESSION] = utf8(DEFLATE_RAW);
+      return { metadata, data: sealed };
     });
   }
 
@@ -61,7 +74,9 @@ export class AesGcmCodec implements PayloadCodec {
         decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
         decipher.final(),
       ]);
-      return temporal.api.common.v1.Payload.decode(plain);
+      const compression = text(payload.metadata?.[COMPRESSION]);
+      if (compression && compression !== DEFLATE_RAW) throw new Error(`unknown payload compression "${compression}"`);
+      return temporal.api.common.v1.Payload.decode(compression ? inflateRawSync(plain) : plain);
     });
   }
 }

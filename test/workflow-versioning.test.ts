@@ -47,6 +47,9 @@ test.each([
   // Notices queued in the ledger's transaction: the separate notice activities of g2 disappear.
   ['ledger-first-outbox', 'g2-closed.json'],
   ['ledger-first-outbox', 'g2-objection-withdrawn.json'],
+  // The pilot's records as local activities: g3's scheduled record activities disappear.
+  ['slim-history', 'g3-closed.json'],
+  ['slim-history', 'g3-reminded-extended-integrity.json'],
 ])(
   'the change behind patched(%p) made without it fails to replay %s',
   async (patch, fixtureFile) => {

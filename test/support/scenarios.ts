@@ -23,7 +23,7 @@ import type { Stack } from './stack';
  * g3: money under faults (patched('ledger-first-outbox')): ledger before state, notices queued in
  *     the ledger's transaction, void and reclaim, open instructions announced at an early end.
  */
-export const FIXTURE_GENERATION = 'g3';
+export const FIXTURE_GENERATION = 'g4';
 
 type Scenario = (stack: Stack) => Promise<string>;
 

@@ -3,7 +3,7 @@
  * people, wait with reminders, publish what auditors filter by; its money in `money.ts`.
  * Every side effect is an activity; everything here is deterministic workflow code.
  */
-import { setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Call } from '../../domain/call';
 import { toMs, type DurationText } from '../../domain/duration';
 import type { Notice, NoticeContent } from '../../domain/notice';
@@ -46,7 +46,8 @@ export interface Rules {
 export class PilotEffects extends Settling {
   /** The pilot's money: tranches, the ledger, finance's part. */
   readonly money: Money = new Money(this);
-  private published = '';
+  /** The search attribute values last upserted (JSON of each), in `searchAttributesOf` order. */
+  private published: string[] = [];
 
   constructor(
     readonly state: PilotState,
@@ -56,6 +57,13 @@ export class PilotEffects extends Settling {
     readonly rules: Rules,
   ) {
     super();
+    // What the workflow started with (the API sets them at start): not upserted again.
+    if (rules.slim) {
+      const { typedSearchAttributes } = workflowInfo();
+      this.published = searchAttributesOf(state).map(({ key }) =>
+        JSON.stringify(typedSearchAttributes.get(key) ?? null),
+      );
+    }
   }
 
   private get auditable(): boolean {
@@ -88,10 +96,12 @@ export class PilotEffects extends Settling {
     setCurrentDetails(`阶段 phase: ${state.phase}${waiting}`);
     if (!this.auditable) return;
     const attributes = searchAttributesOf(state);
-    const signature = JSON.stringify(attributes.map((a) => a.value));
-    if (signature === this.published) return;
-    this.published = signature;
-    upsertSearchAttributes(attributes);
+    const values = attributes.map((a) => JSON.stringify(a.value));
+    if (values.join('\u0000') === this.published.join('\u0000')) return;
+    // Since patch 'slim-history' only the attributes that changed (the workflow started with all).
+    const changed = this.rules.slim ? attributes.filter((_, i) => values[i] !== this.published[i]) : attributes;
+    this.published = values;
+    upsertSearchAttributes(changed);
   }
 
   /** Runs one database write (an activity), with its summary for the Web UI. */
