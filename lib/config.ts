@@ -3,6 +3,9 @@ import { Duration, toMs, type DurationText } from '../domain/duration';
 
 const Millis = (fallback: DurationText) => Duration.default(fallback).transform(toMs);
 
+/** An environment variable set to the empty string counts as unset. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
 /** Process configuration from the environment, validated once at start. */
 const Env = z.object({
   DATABASE_URL: z.string().url(),
@@ -39,7 +42,7 @@ const Env = z.object({
    * A prebuilt workflow bundle (the file `bundleWorkflowCode` writes); unset bundles the workflows at
    * start. Tests that restart worker processes set it so each start skips the webpack build.
    */
-  WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  WORKFLOW_BUNDLE_PATH: z.preprocess(unsetIfEmpty, z.string().optional()),
   /** The outbox relay (in every worker process): how often it looks for mail to deliver … */
   OUTBOX_POLL_INTERVAL: Millis('1s'),
   /** … the longest wait between two attempts while SMTP is away … */

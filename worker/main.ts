@@ -1,6 +1,8 @@
 /**
  * The worker process: runs pilot workflows and their activities from one task queue. SIGINT or
  * SIGTERM stops polling, lets in-flight activities finish (WORKER_SHUTDOWN_GRACE) and exits 0.
+ * It runs the prebuilt bundle WORKFLOW_BUNDLE_PATH (`npm run build`) or bundles the workflows at
+ * start.
  */
 import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
@@ -10,6 +12,7 @@ import { createMailer, MAX_SEND_MS } from '../lib/mailer';
 import { startOutboxRelay } from '../lib/outbox-relay';
 import { codecFromEnvironment } from '../lib/codec';
 import { connectWorkerConnection } from '../lib/temporal';
+import { inspectWorkflowBundle } from './bundle';
 import { createPilotWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -23,6 +26,11 @@ async function main(): Promise<void> {
     ERROR: 'error',
   };
   const forward = (level: LogLevel) => (message: string, meta?: LogMetadata) => log[levels[level]](meta ?? {}, message);
+
+  // The bundle first: a worker pointed at a missing file stops here, before it connects anywhere.
+  const bundle = config.WORKFLOW_BUNDLE_PATH ? inspectWorkflowBundle(config.WORKFLOW_BUNDLE_PATH) : null;
+  for (const warning of bundle?.warnings ?? []) log.warn({ bundle: bundle?.path }, `workflow bundle: ${warning}`);
+
   Runtime.install({
     logger: {
       log: (level, message, meta) => forward(level)(message, meta),
@@ -46,7 +54,7 @@ async function main(): Promise<void> {
       taskQueue: config.TASK_QUEUE,
       db,
       codec: codecFromEnvironment(log),
-      workflowBundle: config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined,
+      workflowBundle: bundle ? { codePath: bundle.path } : undefined,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
     });
     if (config.OUTBOX_LEASE <= MAX_SEND_MS) {
@@ -64,7 +72,17 @@ async function main(): Promise<void> {
       maxBackoffMs: config.OUTBOX_RETRY_MAX,
       leaseMs: config.OUTBOX_LEASE,
     });
-    log.info({ namespace, taskQueue: config.TASK_QUEUE }, 'worker started');
+    log.info(
+      {
+        namespace,
+        taskQueue: config.TASK_QUEUE,
+        // Which bytes run: every worker of a deployment should log the same sha256.
+        workflowBundle: bundle
+          ? { path: bundle.path, sha256: bundle.sha256, builtAt: bundle.manifest?.builtAt ?? null }
+          : 'bundled at start',
+      },
+      'worker started',
+    );
     try {
       await worker.run();
     } finally {
