@@ -6,6 +6,9 @@ const Millis = (fallback: DurationText) => Duration.default(fallback).transform(
 /** An environment variable set to the empty string counts as unset. */
 const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 
+/** An optional whole number of at least `min`; unset (or empty) leaves the SDK's default. */
+const OptionalCount = (min: number) => z.preprocess(unsetIfEmpty, z.coerce.number().int().min(min).optional());
+
 /** Process configuration from the environment, validated once at start. */
 const Env = z.object({
   DATABASE_URL: z.string().url(),
@@ -43,6 +46,21 @@ const Env = z.object({
    * start. Tests that restart worker processes set it so each start skips the webpack build.
    */
   WORKFLOW_BUNDLE_PATH: z.preprocess(unsetIfEmpty, z.string().optional()),
+  /**
+   * Workflows the worker keeps in memory between their tasks (the sticky cache). One evicted to
+   * make room replays its history on its next task; 0 turns the cache off. Size the heap for it
+   * (README, "Sizing a worker").
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .refine((n) => n !== 1, '0 (no cache) or at least 2'),
+  /** Optional limits passed to the SDK as they are; unset keeps its defaults (40, 100, 100). */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: OptionalCount(1),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: OptionalCount(1),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: OptionalCount(1),
   /** The outbox relay (in every worker process): how often it looks for mail to deliver … */
   OUTBOX_POLL_INTERVAL: Millis('1s'),
   /** … the longest wait between two attempts while SMTP is away … */

@@ -4,6 +4,7 @@
  * It runs the prebuilt bundle WORKFLOW_BUNDLE_PATH (`npm run build`) or bundles the workflows at
  * start.
  */
+import v8 from 'node:v8';
 import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
@@ -56,6 +57,10 @@ async function main(): Promise<void> {
       codec: codecFromEnvironment(log),
       workflowBundle: bundle ? { codePath: bundle.path } : undefined,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
     });
     if (config.OUTBOX_LEASE <= MAX_SEND_MS) {
       log.warn(
@@ -80,6 +85,8 @@ async function main(): Promise<void> {
         workflowBundle: bundle
           ? { path: bundle.path, sha256: bundle.sha256, builtAt: bundle.manifest?.builtAt ?? null }
           : 'bundled at start',
+        maxCachedWorkflows: worker.options.maxCachedWorkflows,
+        heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024),
       },
       'worker started',
     );
