@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { z } from 'zod';
 import { Duration, toMs, type DurationText } from '../domain/duration';
 
@@ -8,6 +9,18 @@ const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
 
 /** An optional whole number of at least `min`; unset (or empty) leaves the SDK's default. */
 const OptionalCount = (min: number) => z.preprocess(unsetIfEmpty, z.coerce.number().int().min(min).optional());
+
+/**
+ * A socket address to bind, `<IP>:<port>` (`127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:9464`): the SDK's
+ * exporter takes an address, not a host name. Empty turns the endpoint off.
+ */
+const BindAddress = z.string().refine((value) => {
+  if (value === '') return true;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  if (!match) return false;
+  const [, ipv6, ipv4, port] = match;
+  return (ipv6 ? net.isIPv6(ipv6) : net.isIPv4(ipv4 ?? '')) && Number(port) <= 65535;
+}, 'an IP address and port such as 127.0.0.1:9464 or [::1]:9464, or empty for none');
 
 /** Process configuration from the environment, validated once at start. */
 const Env = z.object({
@@ -61,6 +74,8 @@ const Env = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: OptionalCount(1),
   WORKER_MAX_CONCURRENT_ACTIVITIES: OptionalCount(1),
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: OptionalCount(1),
+  /** Where the worker's SDK runtime serves Prometheus metrics (`/metrics`); empty serves none. */
+  WORKER_METRICS_ADDRESS: BindAddress.default('127.0.0.1:9464'),
   /** The outbox relay (in every worker process): how often it looks for mail to deliver … */
   OUTBOX_POLL_INTERVAL: Millis('1s'),
   /** … the longest wait between two attempts while SMTP is away … */

@@ -11,7 +11,8 @@
  * after this process was killed outright stops what it left behind first.
  *
  * Settings for running more than one stack on a machine: DATA_DIR (default .data), API_PORT,
- * TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_POSTGRES_PORT; pool sizes API_DATABASE_POOL_SIZE and
+ * TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_POSTGRES_PORT, WORKER_METRICS_ADDRESS (default
+ * 127.0.0.1:9464, or a free port when that is taken); pool sizes API_DATABASE_POOL_SIZE and
  * WORKER_DATABASE_POOL_SIZE; the worker's heap WORKER_HEAP_MB (default 1024).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -148,6 +149,16 @@ async function cleanUpLeftovers(): Promise<void> {
 /** A port to bind: the wanted one when free, else one the system picks. */
 async function freeOr(wanted: number): Promise<number> {
   return (await portAnswers(wanted)) ? freePort() : wanted;
+}
+
+/**
+ * Where the worker serves its metrics: WORKER_METRICS_ADDRESS when set (empty: nowhere), else
+ * 127.0.0.1:9464 or, when another process has that, a free port.
+ */
+async function workerMetricsAddress(): Promise<string> {
+  const set = process.env.WORKER_METRICS_ADDRESS;
+  if (set !== undefined) return set;
+  return `127.0.0.1:${await freeOr(9464)}`;
 }
 
 async function embeddedDatabase(): Promise<string> {
@@ -367,11 +378,12 @@ async function main(): Promise<void> {
     API_PORT: String(apiPort),
     TEMPORAL_UI_URL: uiUrl,
   };
+  const workerMetrics = await workerMetricsAddress();
   const worker = startNode(
     'worker',
     'worker',
     'worker/main.ts',
-    { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.worker) },
+    { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.worker), WORKER_METRICS_ADDRESS: workerMetrics },
     [`--max-old-space-size=${WORKER_HEAP_MB}`],
   );
   const api = startNode('API', 'api', 'api/main.ts', { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.api) });
@@ -383,6 +395,7 @@ async function main(): Promise<void> {
   say(`the stack is up after ${((Date.now() - began) / 1000).toFixed(1)} s:`);
   say(`  API            http://127.0.0.1:${apiPort}  (docs: http://127.0.0.1:${apiPort}/docs)`);
   say(`  Temporal Web UI ${uiUrl}`);
+  if (workerMetrics) say(`  worker metrics http://${workerMetrics}/metrics (heap ${WORKER_HEAP_MB} MB)`);
   say('Ctrl-C stops everything.');
 }
 

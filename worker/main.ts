@@ -2,7 +2,7 @@
  * The worker process: runs pilot workflows and their activities from one task queue. SIGINT or
  * SIGTERM stops polling, lets in-flight activities finish (WORKER_SHUTDOWN_GRACE) and exits 0.
  * It runs the prebuilt bundle WORKFLOW_BUNDLE_PATH (`npm run build`) or bundles the workflows at
- * start.
+ * start, and serves the SDK's Prometheus metrics on WORKER_METRICS_ADDRESS.
  */
 import v8 from 'node:v8';
 import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
@@ -32,17 +32,28 @@ async function main(): Promise<void> {
   const bundle = config.WORKFLOW_BUNDLE_PATH ? inspectWorkflowBundle(config.WORKFLOW_BUNDLE_PATH) : null;
   for (const warning of bundle?.warnings ?? []) log.warn({ bundle: bundle?.path }, `workflow bundle: ${warning}`);
 
-  Runtime.install({
-    logger: {
-      log: (level, message, meta) => forward(level)(message, meta),
-      trace: forward('TRACE'),
-      debug: forward('DEBUG'),
-      info: forward('INFO'),
-      warn: forward('WARN'),
-      error: forward('ERROR'),
-    },
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
-  });
+  const metricsAddress = config.WORKER_METRICS_ADDRESS;
+  try {
+    Runtime.install({
+      logger: {
+        log: (level, message, meta) => forward(level)(message, meta),
+        trace: forward('TRACE'),
+        debug: forward('DEBUG'),
+        info: forward('INFO'),
+        warn: forward('WARN'),
+        error: forward('ERROR'),
+      },
+      telemetryOptions: {
+        logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} },
+        // The SDK serves these itself (GET /metrics) from its native runtime: names in the README.
+        ...(metricsAddress && { metrics: { prometheus: { bindAddress: metricsAddress } } }),
+      },
+    });
+  } catch (error) {
+    if (!metricsAddress) throw error;
+    // E.g. "Address already in use": two workers on one host need an address each.
+    throw new Error(`WORKER_METRICS_ADDRESS=${metricsAddress}: ${(error as Error).message}`, { cause: error });
+  }
 
   const db = createDb(config.DATABASE_URL, { maxConnections: config.DATABASE_POOL_SIZE });
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.OUTBOX_DIR });
@@ -87,6 +98,7 @@ async function main(): Promise<void> {
           : 'bundled at start',
         maxCachedWorkflows: worker.options.maxCachedWorkflows,
         heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024),
+        metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
       },
       'worker started',
     );
