@@ -44,11 +44,9 @@ const isDependency = (id: string) => id.includes('node_modules/');
 const isProjectModule = (id: string) => !isDependency(id) && id.startsWith('./');
 
 /** A `__webpack_require__` of a file of the package, with or without webpack's path comment. */
-function requiresPackage(source: string, packageName: string): boolean {
+function requireOf(packageName: string): RegExp {
   const escaped = packageName.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  return new RegExp(`__webpack_require__\\((?:/\\*![^*]*\\*/\\s*)?"[^"]*node_modules/${escaped}/[^"]*"\\)`).test(
-    source,
-  );
+  return new RegExp(`__webpack_require__\\((?:/\\*![^*]*\\*/\\s*)?"[^"]*node_modules/${escaped}/[^"]*"\\)`);
 }
 
 /** The bundled modules (project or dependency) that require a file of the package, sorted. */
@@ -56,8 +54,9 @@ export function importersOf(code: string, packageName: string): string[] {
   const modules = bundledModules(code);
   if (modules.length === 0)
     throw new Error('no webpack modules found in the bundle: is it a bundleWorkflowCode bundle?');
+  const requires = requireOf(packageName);
   const importers = modules
-    .filter((m) => !m.id.includes(`node_modules/${packageName}/`) && requiresPackage(m.source, packageName))
+    .filter((m) => !m.id.includes(`node_modules/${packageName}/`) && requires.test(m.source))
     .map((m) => m.id.replace(/^\.\//, ''));
   return [...new Set(importers)].sort();
 }
