@@ -76,6 +76,8 @@ const Env = z.object({
   WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: OptionalCount(1),
   /** Where the worker's SDK runtime serves Prometheus metrics (`/metrics`); empty serves none. */
   WORKER_METRICS_ADDRESS: BindAddress.default('127.0.0.1:9464'),
+  /** When set, the API's `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open. */
+  METRICS_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(24, 'at least 24 characters').optional()),
   /** The outbox relay (in every worker process): how often it looks for mail to deliver … */
   OUTBOX_POLL_INTERVAL: Millis('1s'),
   /** … the longest wait between two attempts while SMTP is away … */

@@ -395,7 +395,8 @@ async function main(): Promise<void> {
   say(`the stack is up after ${((Date.now() - began) / 1000).toFixed(1)} s:`);
   say(`  API            http://127.0.0.1:${apiPort}  (docs: http://127.0.0.1:${apiPort}/docs)`);
   say(`  Temporal Web UI ${uiUrl}`);
-  if (workerMetrics) say(`  worker metrics http://${workerMetrics}/metrics (heap ${WORKER_HEAP_MB} MB)`);
+  say(`  metrics        http://127.0.0.1:${apiPort}/metrics (API)`);
+  if (workerMetrics) say(`                 http://${workerMetrics}/metrics (worker, heap ${WORKER_HEAP_MB} MB)`);
   say('Ctrl-C stops everything.');
 }
 
