@@ -4,6 +4,7 @@ import { MAX_JSON_DEPTH, nestedDeeperThan } from '../domain/json-limits';
 import { API_TEMPORAL_TIMING } from '../lib/temporal';
 import { authenticator } from './auth';
 import type { ApiDeps } from './deps';
+import { httpMetrics, metricsEndpoint, timeTemporal } from './metrics';
 import { DOCS_PAGE, openApiDocument } from './openapi';
 import { Problem, problemHandler, sendProblem } from './problem';
 import { ApiRoutes } from './registry';
@@ -27,6 +28,7 @@ export function createApp(deps: ApiDeps) {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
 
+  app.use(httpMetrics());
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
@@ -44,6 +46,8 @@ export function createApp(deps: ApiDeps) {
     });
     next();
   });
+  // Prometheus; open unless METRICS_TOKEN is set (the API binds 127.0.0.1 by default).
+  app.get('/metrics', metricsEndpoint(deps.metricsToken));
   app.use('/codec', codecCors(deps.codecCorsOrigins));
   app.use(express.json({ limit: '4mb' }));
   // Before any handler walks the body (zod, the NUL check) or sends it on to Temporal: deeply
@@ -78,7 +82,9 @@ export function createApp(deps: ApiDeps) {
         withTimeout(deps.db.$queryRaw`SELECT 1`, ms),
         // The deadline ends the call; the timeout also cuts short the SDK's retry pauses, which a deadline does not.
         withTimeout(
-          deps.client.withDeadline(Date.now() + ms, () => deps.client.workflowService.getSystemInfo({})),
+          timeTemporal('system_info', () =>
+            deps.client.withDeadline(Date.now() + ms, () => deps.client.workflowService.getSystemInfo({})),
+          ),
           ms,
         ),
       ]);

@@ -28,7 +28,11 @@ async function main(): Promise<void> {
     pdfMaxBytes: config.PDF_MAX_BYTES,
     codec,
     codecCorsOrigins: config.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()),
+    metricsToken: config.METRICS_TOKEN,
   });
+  if (!config.METRICS_TOKEN && !['127.0.0.1', '::1', 'localhost'].includes(config.API_HOST)) {
+    log.warn({ host: config.API_HOST }, 'GET /metrics is open to whoever reaches API_HOST: set METRICS_TOKEN');
+  }
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
     log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
   });

@@ -1,8 +1,27 @@
+import net from 'node:net';
 import { z } from 'zod';
 import { Duration } from '../domain/call';
 import { toMs, type DurationText } from '../domain/duration';
 
 const Millis = (fallback: DurationText) => Duration.default(fallback).transform(toMs);
+
+/** An environment variable set to the empty string counts as unset. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+/** An optional whole number of at least `min`; unset (or empty) leaves the SDK's default. */
+const OptionalCount = (min: number) => z.preprocess(unsetIfEmpty, z.coerce.number().int().min(min).optional());
+
+/**
+ * A socket address to bind, `<IP>:<port>` (`127.0.0.1:9464`, `[::1]:9464`, `0.0.0.0:9464`): the SDK's
+ * exporter takes an address, not a host name. Empty turns the endpoint off.
+ */
+const BindAddress = z.string().refine((value) => {
+  if (value === '') return true;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  if (!match) return false;
+  const [, ipv6, ipv4, port] = match;
+  return (ipv6 ? net.isIPv6(ipv6) : net.isIPv4(ipv4 ?? '')) && Number(port) <= 65535;
+}, 'an IP address and port such as 127.0.0.1:9464 or [::1]:9464, or empty for none');
 
 /** Process configuration from the environment, validated once at start. */
 const Env = z.object({
@@ -40,7 +59,26 @@ const Env = z.object({
    * A prebuilt workflow bundle (the file `bundleWorkflowCode` writes); unset bundles the workflows at
    * start. Tests that restart worker processes set it so each start skips the webpack build.
    */
-  WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  WORKFLOW_BUNDLE_PATH: z.preprocess(unsetIfEmpty, z.string().optional()),
+  /**
+   * Workflows the worker keeps in memory between their tasks (the sticky cache). One evicted to
+   * make room replays its history on its next task; 0 turns the cache off. Size the heap for it
+   * (README, "Sizing a worker").
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2000)
+    .refine((n) => n !== 1, '0 (no cache) or at least 2'),
+  /** Optional limits passed to the SDK as they are; unset keeps its defaults (40, 100, 100). */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: OptionalCount(1),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: OptionalCount(1),
+  WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: OptionalCount(1),
+  /** Where the worker's SDK runtime serves Prometheus metrics (`/metrics`); empty serves none. */
+  WORKER_METRICS_ADDRESS: BindAddress.default('127.0.0.1:9464'),
+  /** When set, the API's `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open. */
+  METRICS_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(24, 'at least 24 characters').optional()),
   /** The outbox relay (in every worker process): how often it looks for mail to deliver … */
   OUTBOX_POLL_INTERVAL: Millis('1s'),
   /** … the longest wait between two attempts while SMTP is away … */

@@ -11,8 +11,9 @@
  * after this process was killed outright stops what it left behind first.
  *
  * Settings for running more than one stack on a machine: DATA_DIR (default .data), API_PORT,
- * TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_POSTGRES_PORT; pool sizes API_DATABASE_POOL_SIZE and
- * WORKER_DATABASE_POOL_SIZE.
+ * TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_POSTGRES_PORT, WORKER_METRICS_ADDRESS (default
+ * 127.0.0.1:9464, or a free port when that is taken); pool sizes API_DATABASE_POOL_SIZE and
+ * WORKER_DATABASE_POOL_SIZE; the worker's heap WORKER_HEAP_MB (default 1024).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +46,12 @@ const POOL_SIZES = {
 };
 /** Left for migrations, the seed, a psql session and PostgreSQL's own superuser reserve (3). */
 const SPARE_CONNECTIONS = 10;
+
+/**
+ * The worker's V8 heap limit (node --max-old-space-size), which its workflow cache has to fit in
+ * (README, "Sizing a worker").
+ */
+const WORKER_HEAP_MB = Number(process.env.WORKER_HEAP_MB ?? 1024);
 
 /** In stop order: what a run that was killed outright may have left behind. */
 const CHILDREN = ['api', 'worker', 'temporal', 'postgres'] as const;
@@ -99,9 +106,15 @@ function watch(name: string, child: ChildProcess): void {
  * A TypeScript process of ours: one node process (tsx as a loader, not its CLI, which would put
  * a second process in between that signals and pid files would have to go through).
  */
-function startNode(name: string, pidName: string, script: string, env: NodeJS.ProcessEnv): ChildProcess {
+function startNode(
+  name: string,
+  pidName: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: string[] = [],
+): ChildProcess {
   if (stopping) throw new Error('stopping');
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -136,6 +149,16 @@ async function cleanUpLeftovers(): Promise<void> {
 /** A port to bind: the wanted one when free, else one the system picks. */
 async function freeOr(wanted: number): Promise<number> {
   return (await portAnswers(wanted)) ? freePort() : wanted;
+}
+
+/**
+ * Where the worker serves its metrics: WORKER_METRICS_ADDRESS when set (empty: nowhere), else
+ * 127.0.0.1:9464 or, when another process has that, a free port.
+ */
+async function workerMetricsAddress(): Promise<string> {
+  const set = process.env.WORKER_METRICS_ADDRESS;
+  if (set !== undefined) return set;
+  return `127.0.0.1:${await freeOr(9464)}`;
 }
 
 async function embeddedDatabase(): Promise<string> {
@@ -327,6 +350,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   process.on('SIGHUP', () => void shutdown(0));
 
+  if (!Number.isInteger(WORKER_HEAP_MB) || WORKER_HEAP_MB < 256) {
+    throw new Error(`WORKER_HEAP_MB=${process.env.WORKER_HEAP_MB}: a whole number of MB, at least 256`);
+  }
   await cleanUpLeftovers();
   recordPid(DATA, { name: 'up', pid: process.pid, marker: 'up.ts' });
 
@@ -352,10 +378,14 @@ async function main(): Promise<void> {
     API_PORT: String(apiPort),
     TEMPORAL_UI_URL: uiUrl,
   };
-  const worker = startNode('worker', 'worker', 'worker/main.ts', {
-    ...env,
-    DATABASE_POOL_SIZE: String(POOL_SIZES.worker),
-  });
+  const workerMetrics = await workerMetricsAddress();
+  const worker = startNode(
+    'worker',
+    'worker',
+    'worker/main.ts',
+    { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.worker), WORKER_METRICS_ADDRESS: workerMetrics },
+    [`--max-old-space-size=${WORKER_HEAP_MB}`],
+  );
   const api = startNode('API', 'api', 'api/main.ts', { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.api) });
   await waitForPort(apiPort, api, 'the API');
   checkNotStopping();
@@ -365,6 +395,8 @@ async function main(): Promise<void> {
   say(`the stack is up after ${((Date.now() - began) / 1000).toFixed(1)} s:`);
   say(`  API            http://127.0.0.1:${apiPort}  (docs: http://127.0.0.1:${apiPort}/docs)`);
   say(`  Temporal Web UI ${uiUrl}`);
+  say(`  metrics        http://127.0.0.1:${apiPort}/metrics (API)`);
+  if (workerMetrics) say(`                 http://${workerMetrics}/metrics (worker, heap ${WORKER_HEAP_MB} MB)`);
   say('Ctrl-C stops everything.');
 }
 

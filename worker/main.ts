@@ -1,7 +1,10 @@
 /**
  * The worker process: runs pilot workflows and their activities from one task queue. SIGINT or
  * SIGTERM stops polling, lets in-flight activities finish (WORKER_SHUTDOWN_GRACE) and exits 0.
+ * It runs the prebuilt bundle WORKFLOW_BUNDLE_PATH (`npm run build`) or bundles the workflows at
+ * start, and serves the SDK's Prometheus metrics on WORKER_METRICS_ADDRESS.
  */
+import v8 from 'node:v8';
 import { Runtime, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
@@ -10,6 +13,7 @@ import { createMailer, MAX_SEND_MS } from '../lib/mailer';
 import { startOutboxRelay } from '../lib/outbox-relay';
 import { codecFromEnvironment } from '../lib/codec';
 import { connectWorkerConnection } from '../lib/temporal';
+import { inspectWorkflowBundle } from './bundle';
 import { createPilotWorker } from './worker';
 
 async function main(): Promise<void> {
@@ -23,17 +27,33 @@ async function main(): Promise<void> {
     ERROR: 'error',
   };
   const forward = (level: LogLevel) => (message: string, meta?: LogMetadata) => log[levels[level]](meta ?? {}, message);
-  Runtime.install({
-    logger: {
-      log: (level, message, meta) => forward(level)(message, meta),
-      trace: forward('TRACE'),
-      debug: forward('DEBUG'),
-      info: forward('INFO'),
-      warn: forward('WARN'),
-      error: forward('ERROR'),
-    },
-    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
-  });
+
+  // The bundle first: a worker pointed at a missing file stops here, before it connects anywhere.
+  const bundle = config.WORKFLOW_BUNDLE_PATH ? inspectWorkflowBundle(config.WORKFLOW_BUNDLE_PATH) : null;
+  for (const warning of bundle?.warnings ?? []) log.warn({ bundle: bundle?.path }, `workflow bundle: ${warning}`);
+
+  const metricsAddress = config.WORKER_METRICS_ADDRESS;
+  try {
+    Runtime.install({
+      logger: {
+        log: (level, message, meta) => forward(level)(message, meta),
+        trace: forward('TRACE'),
+        debug: forward('DEBUG'),
+        info: forward('INFO'),
+        warn: forward('WARN'),
+        error: forward('ERROR'),
+      },
+      telemetryOptions: {
+        logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} },
+        // The SDK serves these itself (GET /metrics) from its native runtime: names in the README.
+        ...(metricsAddress && { metrics: { prometheus: { bindAddress: metricsAddress } } }),
+      },
+    });
+  } catch (error) {
+    if (!metricsAddress) throw error;
+    // E.g. "Address already in use": two workers on one host need an address each.
+    throw new Error(`WORKER_METRICS_ADDRESS=${metricsAddress}: ${(error as Error).message}`, { cause: error });
+  }
 
   const db = createDb(config.DATABASE_URL, { maxConnections: config.DATABASE_POOL_SIZE });
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.OUTBOX_DIR });
@@ -46,8 +66,12 @@ async function main(): Promise<void> {
       taskQueue: config.TASK_QUEUE,
       db,
       codec: codecFromEnvironment(log),
-      workflowBundle: config.WORKFLOW_BUNDLE_PATH ? { codePath: config.WORKFLOW_BUNDLE_PATH } : undefined,
+      workflowBundle: bundle ? { codePath: bundle.path } : undefined,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
+      maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES,
     });
     if (config.OUTBOX_LEASE <= MAX_SEND_MS) {
       log.warn(
@@ -64,7 +88,20 @@ async function main(): Promise<void> {
       maxBackoffMs: config.OUTBOX_RETRY_MAX,
       leaseMs: config.OUTBOX_LEASE,
     });
-    log.info({ namespace, taskQueue: config.TASK_QUEUE }, 'worker started');
+    log.info(
+      {
+        namespace,
+        taskQueue: config.TASK_QUEUE,
+        // Which bytes run: every worker of a deployment should log the same sha256.
+        workflowBundle: bundle
+          ? { path: bundle.path, sha256: bundle.sha256, builtAt: bundle.manifest?.builtAt ?? null }
+          : 'bundled at start',
+        maxCachedWorkflows: worker.options.maxCachedWorkflows,
+        heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024),
+        metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
+      },
+      'worker started',
+    );
     try {
       await worker.run();
     } finally {

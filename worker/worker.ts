@@ -12,6 +12,12 @@ export interface PilotWorkerOptions extends ActivityDeps {
   shutdownGraceTime?: Duration;
   /** Encrypts payloads; the API's client must use the same keys. */
   codec: PayloadCodec | null;
+  /** Workflows kept in memory between tasks (WORKER_MAX_CACHED_WORKFLOWS); unset: the SDK's default for the heap. */
+  maxCachedWorkflows?: number;
+  /** Slots for workflow tasks, activities and local activities; unset: the SDK's defaults. */
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentLocalActivityExecutions?: number;
 }
 
 /** One task queue; any number of these workers can share it. */
@@ -22,6 +28,10 @@ export function createPilotWorker({
   workflowBundle,
   shutdownGraceTime,
   codec,
+  maxCachedWorkflows,
+  maxConcurrentWorkflowTaskExecutions,
+  maxConcurrentActivityTaskExecutions,
+  maxConcurrentLocalActivityExecutions,
   ...deps
 }: PilotWorkerOptions) {
   return Worker.create({
@@ -32,5 +42,10 @@ export function createPilotWorker({
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
     shutdownGraceTime: shutdownGraceTime ?? '30s',
     dataConverter: dataConverterFor(codec),
+    // Unset (undefined) leaves each at the SDK's default.
+    maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions,
+    maxConcurrentActivityTaskExecutions,
+    maxConcurrentLocalActivityExecutions,
   });
 }

@@ -12,4 +12,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_DATABASE_TEMPLATE = env.templateDatabase;
   process.env.TEST_TEMPORAL_ADDRESS = env.temporalAddress;
   process.env.TEST_WORKFLOW_BUNDLE = env.workflowBundlePath;
+  // Worker processes of the tests serve no metrics unless a test asks for them on a port of its
+  // own: on the default 127.0.0.1:9464, two at once (or a developer's stack) would collide.
+  process.env.WORKER_METRICS_ADDRESS ??= '';
 }
