@@ -18,6 +18,7 @@ import { refusalOf, type StaffActionInput, type StaffActionName } from '../domai
 import { PILOT_WORKFLOW, pilotStateQuery, staffUpdates, type PilotWorkflow } from '../workflows/pilot/messages';
 import type { temporal as proto } from '@temporalio/proto';
 import { API_TEMPORAL_TIMING } from '../lib/temporal';
+import { timeTemporal, type TemporalOperation } from './metrics';
 import { Problem } from './problem';
 import { problemFromTemporal } from './temporal-errors';
 
@@ -44,15 +45,19 @@ export class PilotWorkflows {
     return this.client.workflow.getHandle<PilotWorkflow>(pilotId);
   }
 
-  /** Every RPC inside `work` fails with DEADLINE_EXCEEDED once `ms` have passed. */
-  private within<T>(ms: number, work: () => Promise<T>): Promise<T> {
-    return this.client.withDeadline(Date.now() + ms, work);
+  /** Every RPC inside `work` fails with DEADLINE_EXCEEDED once `ms` have passed; timed for /metrics. */
+  private within<T>(operation: TemporalOperation, ms: number, work: () => Promise<T>): Promise<T> {
+    return this.until(operation, Date.now() + ms, work);
+  }
+
+  private until<T>(operation: TemporalOperation, deadline: number, work: () => Promise<T>): Promise<T> {
+    return timeTemporal(operation, () => this.client.withDeadline(deadline, work));
   }
 
   /** Runs a call into Temporal under the call deadline; what Temporal refuses becomes a problem (404, 409, 503 …). */
-  private async temporal<T>(work: () => Promise<T>): Promise<T> {
+  private async temporal<T>(operation: TemporalOperation, work: () => Promise<T>): Promise<T> {
     try {
-      return await this.within(API_TEMPORAL_TIMING.callDeadlineMs, work);
+      return await this.within(operation, API_TEMPORAL_TIMING.callDeadlineMs, work);
     } catch (error) {
       throw problemFromTemporal(error) ?? error;
     }
@@ -60,12 +65,12 @@ export class PilotWorkflows {
 
   /** The pilot's live state, from its workflow. */
   state(pilotId: string): Promise<PilotState> {
-    return this.temporal(() => this.handle(pilotId).query(pilotStateQuery));
+    return this.temporal('query', () => this.handle(pilotId).query(pilotStateQuery));
   }
 
   /** 404 unless the pilot's workflow exists. */
   async exists(pilotId: string): Promise<void> {
-    await this.temporal(() => this.handle(pilotId).describe());
+    await this.temporal('describe', () => this.handle(pilotId).describe());
   }
 
   /**
@@ -74,7 +79,9 @@ export class PilotWorkflows {
    */
   async registeredWithKey(pilotId: string, key: string): Promise<PilotState | null> {
     try {
-      const { memo } = await this.within(API_TEMPORAL_TIMING.callDeadlineMs, () => this.handle(pilotId).describe());
+      const { memo } = await this.within('describe', API_TEMPORAL_TIMING.callDeadlineMs, () =>
+        this.handle(pilotId).describe(),
+      );
       return memo?.idempotencyKey === key ? await this.startedState(pilotId) : null;
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) return null;
@@ -97,7 +104,7 @@ export class PilotWorkflows {
     const first = searchAttributesOf(initial).filter((pair): pair is SearchAttributePair => pair.value !== null);
     try {
       // A start that runs out of time may still have happened: the repeat (same key) finds it by its memo.
-      await this.within(API_TEMPORAL_TIMING.callDeadlineMs, () =>
+      await this.within('start', API_TEMPORAL_TIMING.callDeadlineMs, () =>
         this.client.workflow.start<PilotWorkflow>(PILOT_WORKFLOW, {
           taskQueue: this.taskQueue,
           workflowId: pilotId,
@@ -117,7 +124,7 @@ export class PilotWorkflows {
       );
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw problemFromTemporal(error) ?? error;
-      const { memo } = await this.temporal(() => this.handle(pilotId).describe());
+      const { memo } = await this.temporal('describe', () => this.handle(pilotId).describe());
       if (memo?.idempotencyKey !== idempotencyKey) throw new Problem('PILOT_ALREADY_REGISTERED');
       return this.startedState(pilotId);
     }
@@ -126,7 +133,7 @@ export class PilotWorkflows {
 
   /** The state a pilot's workflow started in, from its first event (what its registration answered). */
   private async startedState(pilotId: string): Promise<PilotState> {
-    const { history } = await this.temporal(() =>
+    const { history } = await this.temporal('fetch_history', () =>
       this.client.workflowService.getWorkflowExecutionHistory({
         namespace: this.client.options.namespace,
         execution: { workflowId: pilotId },
@@ -166,7 +173,7 @@ export class PilotWorkflows {
     // One budget for both steps: acceptance is slow only when the worker is (Temporal down fails fast).
     const until = Date.now() + this.updateResultMs;
     try {
-      const update = await this.client.withDeadline(until, () =>
+      const update = await this.until('update', until, () =>
         handle.startUpdate(staffUpdates[name], {
           args: [request],
           updateId,
@@ -174,7 +181,7 @@ export class PilotWorkflows {
         }),
       );
       try {
-        return { done: true, state: await this.client.withDeadline(until, () => update.result()) };
+        return { done: true, state: await this.until('update_result', until, () => update.result()) };
       } catch (error) {
         const problem = problemFromTemporal(error);
         if (problem?.code === 'TEMPORAL_UNAVAILABLE') return { done: false, updateId };
@@ -185,7 +192,7 @@ export class PilotWorkflows {
       await this.exists(pilotId);
       // The workflow has ended: a repeat gets the first answer from history; anything else gets
       // the refusal the ended pilot's rules give (e.g. a confirmation of a voided instruction).
-      const history = await this.temporal(() => handle.fetchHistory());
+      const history = await this.temporal('fetch_history', () => handle.fetchHistory());
       const earlier = await this.updateResult(history.events ?? [], updateId);
       if (earlier) return { done: true, state: earlier };
       const [state, start] = await Promise.all([this.state(pilotId), this.startOf(history.events ?? [])]);

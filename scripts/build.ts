@@ -8,9 +8,8 @@
  * from which commit; a worker started with WORKFLOW_BUNDLE_PATH logs the sha256 it runs and warns
  * when bundle and manifest disagree. Exit status 1 when bundling fails.
  *
- * Workflow code should not carry zod (its size and start-up cost land in every workflow context):
- * the build says which of the project's modules bring it in. For now that is a warning only, while
- * zod is being removed from the workflow code; `bundleImports` is what a test will hold to `[]`.
+ * Workflow code carries no zod (its size and start-up cost land in every workflow context): the
+ * build fails, naming the project's modules that bring it in.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -124,6 +123,11 @@ export async function buildWorkflowBundle(outPath?: string): Promise<BuildResult
     gitCommit: gitCommit(),
     zodImporters,
   };
+  // Every open workflow evaluates its own copy of what the bundle imports: no schema library.
+  if (zodImporters.length > 0 || bundleContains(code, 'zod')) {
+    const by = zodImporters.length ? zodImporters : importersOf(code, 'zod');
+    throw new Error(`zod is in the workflow bundle, imported by ${by.join(', ')}: keep schemas out of workflow code`);
+  }
   fs.mkdirSync(path.dirname(bundlePath), { recursive: true });
   writeAtomically(bundlePath, code);
   const manifestPath = manifestPathFor(bundlePath);
@@ -132,12 +136,6 @@ export async function buildWorkflowBundle(outPath?: string): Promise<BuildResult
   const shown = (file: string) => path.relative(process.cwd(), file) || file;
   say(`${shown(bundlePath)}: ${(manifest.bytes / 1024 / 1024).toFixed(2)} MB in ${Date.now() - began} ms`);
   say(`sha256 ${manifest.sha256} (Temporal SDK ${manifest.sdkVersion}; manifest ${shown(manifestPath)})`);
-  if (zodImporters.length > 0) {
-    // A warning for now: zod is being taken out of the workflow code; then this fails the build.
-    console.warn(`[build] warning: zod is in the workflow bundle, imported by ${zodImporters.join(', ')}`);
-  } else if (bundleContains(code, 'zod')) {
-    console.warn(`[build] warning: zod is in the workflow bundle, pulled in by ${importersOf(code, 'zod').join(', ')}`);
-  }
   return { bundlePath, manifestPath, manifest };
 }
 
