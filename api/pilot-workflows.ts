@@ -7,7 +7,7 @@
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
-  WorkflowUpdateStage,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
@@ -16,13 +16,14 @@ import { initialPilotState, type Acting, type PilotStart, type PilotState } from
 import { searchAttributesOf } from '../domain/search-attributes';
 import { refusalOf, type StaffActionInput, type StaffActionName } from '../domain/staff-actions';
 import { PILOT_WORKFLOW, pilotStateQuery, staffUpdates, type PilotWorkflow } from '../workflows/pilot/messages';
-import type { temporal as proto } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { API_TEMPORAL_TIMING } from '../lib/temporal';
 import { timeTemporal, type TemporalOperation } from './metrics';
 import { Problem } from './problem';
 import { problemFromTemporal } from './temporal-errors';
 
-type HistoryEvent = proto.api.history.v1.IHistoryEvent;
+const proto = temporal.api;
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
 /**
  * What a staff action came to: its answer, or, when the workflow accepted it but did not finish
@@ -152,13 +153,14 @@ export class PilotWorkflows {
    * Idempotency-Key becomes the update id, so Temporal answers a repeat with the first result,
    * and after the workflow has ended the first result is read back from its history.
    *
-   * Deadlines and an Update's meaning: the Update is sent in two steps. Until Temporal says it
-   * has accepted it (the validator passed), the call deadline applies and running out of time is
-   * a 503 that says nothing happened *as far as we know*: it may still be accepted, and the
-   * client's repeat with the same key is then answered with that same Update's result, never a
-   * second action. Once accepted, the action will happen whatever becomes of this request, so
-   * failing to wait for its result (updateResultMs, or Temporal gone meanwhile) is not an error:
-   * the answer says it was accepted (202) and the repeat fetches the result.
+   * Deadlines and an Update's meaning: the Update is sent once, and Temporal answers when the
+   * workflow has completed it (one round trip). If the answer does not come within
+   * updateResultMs, Temporal is asked briefly whether it has accepted the Update (its validator
+   * passed): if so, the action will happen whatever becomes of this request, and the answer says
+   * it was accepted (202); the repeat with the same key fetches the result. Otherwise, or when
+   * Temporal is away, it is a 503 that says nothing happened *as far as we know*: it may still be
+   * accepted, and the client's repeat with the same key is then answered with that same Update's
+   * result, never a second action.
    */
   async act<N extends StaffActionName>(
     pilotId: string,
@@ -170,25 +172,20 @@ export class PilotWorkflows {
     const updateId = `${name}:${idempotencyKey}`;
     // Every decision's payload names who asked, in which role, and when.
     const request = { ...input, requestedAt: new Date().toISOString() };
-    // One budget for both steps: acceptance is slow only when the worker is (Temporal down fails fast).
     const until = Date.now() + this.updateResultMs;
     try {
-      const update = await this.until('update', until, () =>
-        handle.startUpdate(staffUpdates[name], {
-          args: [request],
-          updateId,
-          waitForStage: WorkflowUpdateStage.ACCEPTED,
-        }),
+      const state = await this.until('update', until, () =>
+        handle.executeUpdate(staffUpdates[name], { args: [request], updateId }),
       );
-      try {
-        return { done: true, state: await this.until('update_result', until, () => update.result()) };
-      } catch (error) {
-        const problem = problemFromTemporal(error);
-        if (problem?.code === 'TEMPORAL_UNAVAILABLE') return { done: false, updateId };
-        throw problem ?? error;
-      }
+      return { done: true, state };
     } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw problemFromTemporal(error) ?? error;
+      if (!(error instanceof WorkflowNotFoundError)) {
+        // Out of time with Temporal up: accepted means 202. Temporal down (UNAVAILABLE) is a 503 at once.
+        if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError && (await this.accepted(pilotId, updateId))) {
+          return { done: false, updateId };
+        }
+        throw problemFromTemporal(error) ?? error;
+      }
       await this.exists(pilotId);
       // The workflow has ended: a repeat gets the first answer from history; anything else gets
       // the refusal the ended pilot's rules give (e.g. a confirmation of a voided instruction).
@@ -198,6 +195,25 @@ export class PilotWorkflows {
       const [state, start] = await Promise.all([this.state(pilotId), this.startOf(history.events ?? [])]);
       const refusal = start ? refusalOf(name, state, start.call, input, Date.now()) : null;
       throw refusal ? new Problem(refusal.code, refusal.detail) : new Problem('PILOT_ENDED', state.phase);
+    }
+  }
+
+  /** Whether Temporal holds the Update as accepted (or completed); false when it cannot say within a second. */
+  private async accepted(pilotId: string, updateId: string): Promise<boolean> {
+    const ACCEPTED =
+      proto.enums.v1.UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+    try {
+      const { stage } = await this.within('update_result', API_TEMPORAL_TIMING.readinessMs, () =>
+        this.client.workflowService.pollWorkflowExecutionUpdate({
+          namespace: this.client.options.namespace,
+          updateRef: { workflowExecution: { workflowId: pilotId }, updateId },
+          identity: this.client.options.identity,
+          waitPolicy: { lifecycleStage: ACCEPTED },
+        }),
+      );
+      return (stage ?? 0) >= ACCEPTED;
+    } catch {
+      return false;
     }
   }
 
