@@ -123,8 +123,9 @@ async function main(): Promise<void> {
     const { stack } = product;
 
     const callId = await openCall(stack, { publicNoticePeriod: PUBLIC_NOTICE.text }, 24 * 3600);
+    const repeats = { count: 0 };
     const run: Record<Kind, () => Promise<string>> = {
-      product: () => productLifecycle(stack, callId),
+      product: () => productLifecycle(stack, callId, repeats),
       bare: () => bareLifecycle(bareClient, bareWorker.taskQueue),
     };
     const warmUp = Math.min(options.concurrency, 10);
@@ -228,6 +229,7 @@ async function main(): Promise<void> {
       `${options.saturate ? ' (--saturate)' : ''}, rounds product/bare/product/bare` +
       (rounds.every((r) => r.idleBefore) ? '' : ' (a round started before the processes were idle)');
     console.log(`\n${title}\n`);
+    if (repeats.count) console.log(`(${repeats.count} registrations were answered 503 and repeated with their key)\n`);
     console.log(table(['', 'product', 'bare', 'product/bare'], rows));
     const types = [...new Set([...Object.keys(histories.product.byType), ...Object.keys(histories.bare.byType)])];
     console.log('\nevents of one closed lifecycle, by type\n');
@@ -237,7 +239,14 @@ async function main(): Promise<void> {
         types.map((t) => [t, String(histories.product.byType[t] ?? 0), String(histories.bare.byType[t] ?? 0)]),
       ),
     );
-    const file = writeResult('lifecycles', { options, rounds, summary, ratio, histories });
+    const file = writeResult('lifecycles', {
+      options,
+      rounds,
+      summary,
+      ratio,
+      histories,
+      registrationRepeats: repeats.count,
+    });
     console.log(`\n(appended to ${file})`);
   } finally {
     for (const cleanup of cleanups) {

@@ -16,10 +16,18 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { exited, stopChild } from '../scripts/child-process';
 import { freePort } from '../scripts/temporal-server';
 import { ROOT, startTestEnvironment, type TestEnvironment } from '../test/support/environment';
-import { startStack, TEST_CODEC_KEYS, TEST_USERS, type Stack } from '../test/support/stack';
+import {
+  call,
+  registration,
+  startStack,
+  TEST_CODEC_KEYS,
+  TEST_USERS,
+  uniqueId,
+  type Stack,
+} from '../test/support/stack';
 import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process';
 import type { Role } from '../domain/pilot';
-import { act, approvedPilot, FINAL_REPORT, finance, waitForPhase } from '../test/support/pilots';
+import { act, FINAL_REPORT, finance, submit, waitForPhase, type PilotView } from '../test/support/pilots';
 
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 
@@ -362,14 +370,44 @@ export async function startBareWorker(
 // ---------------------------------------------------------------------------------------------
 // The product's common path
 
+/** How many requests were answered 503 and repeated with the same Idempotency-Key. */
+export interface Repeats {
+  count: number;
+}
+
+/**
+ * POST /pilots as a client should send it: a 503 (Temporal busy or away) is repeated with the same
+ * Idempotency-Key after its Retry-After (at most 10 times), which can never register twice.
+ */
+export async function register(stack: Stack, callId: string, repeats: Repeats = { count: 0 }): Promise<string> {
+  const key = randomUUID();
+  const body = registration(callId, uniqueId('unit'));
+  for (let attempt = 1; ; attempt += 1) {
+    const answer = await call<PilotView>(stack, 'POST', '/pilots', body, { idempotencyKey: key });
+    if (answer.status === 201 || answer.status === 200) return answer.body.pilotId;
+    if (answer.status !== 503 || attempt >= 10) {
+      throw new Error(`POST /pilots: ${answer.status} ${JSON.stringify(answer.body)}`);
+    }
+    repeats.count += 1;
+    await sleep(1000);
+  }
+}
+
 /**
  * One pilot through the HTTP API from registration to closed (the path of the `closed` fixture):
  * register, submit, expert score, approved, public notice passes, finance confirms the first
  * tranche, midterm report, midterm passed, finance confirms the tail, final report, acceptance
  * passed; resolves once the workflow has completed.
  */
-export async function productLifecycle(stack: Stack, callId: string): Promise<string> {
-  const pilotId = await approvedPilot(stack, callId);
+export async function productLifecycle(stack: Stack, callId: string, repeats?: Repeats): Promise<string> {
+  const pilotId = await register(stack, callId, repeats);
+  await submit(stack, pilotId);
+  await act(stack, pilotId, 'expert-scores', {
+    expert: { id: 'expert-1', province: '江苏' },
+    score: 90,
+    comment: '好',
+  });
+  await act(stack, pilotId, 'review-decision', { outcome: 'approved', amountFen: 350_000_00, reason: '评审通过' });
   await waitForPhase(stack, pilotId, 'in_progress', 60_000);
   await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-1' }, finance);
   await act(stack, pilotId, 'midterm-report', { reference: '中期报告.pdf' });
