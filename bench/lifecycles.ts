@@ -32,6 +32,8 @@ import {
   startBareWorker,
   startBenchEnvironment,
   startProductStack,
+  onCleanup,
+  runBench,
   table,
   waitIdle,
   writeResult,
@@ -109,156 +111,142 @@ async function main(): Promise<void> {
 
   const bench = await startBenchEnvironment('lifecycles');
   const address = bench.env.temporalAddress;
-  const cleanups: (() => Promise<unknown>)[] = [() => bench.stop()];
-  try {
-    const bareBundle = await bundleBareWorkflow();
-    cleanups.unshift(async () => fs.rmSync(bareBundle, { force: true }));
-    const product = await startProductStack(address);
-    cleanups.unshift(() => product.stop());
-    const bareWorker = await startBareWorker(address, bareBundle);
-    cleanups.unshift(() => bareWorker.stop());
-    const bareConnection = await Connection.connect({ address });
-    cleanups.unshift(() => bareConnection.close());
-    const bareClient = new Client({ connection: bareConnection, namespace: 'default' });
-    const { stack } = product;
+  onCleanup(() => bench.stop());
+  const bareBundle = await bundleBareWorkflow();
+  onCleanup(async () => fs.rmSync(bareBundle, { force: true }));
+  const product = await startProductStack(address);
+  onCleanup(() => product.stop());
+  const bareWorker = await startBareWorker(address, bareBundle);
+  onCleanup(() => bareWorker.stop());
+  const bareConnection = await Connection.connect({ address });
+  onCleanup(() => bareConnection.close());
+  const bareClient = new Client({ connection: bareConnection, namespace: 'default' });
+  const { stack } = product;
 
-    const callId = await openCall(stack, { publicNoticePeriod: PUBLIC_NOTICE.text }, 24 * 3600);
-    const repeats = { count: 0 };
-    const run: Record<Kind, () => Promise<string>> = {
-      product: () => productLifecycle(stack, callId, repeats),
-      bare: () => bareLifecycle(bareClient, bareWorker.taskQueue),
-    };
-    const warmUp = Math.min(options.concurrency, 10);
-    process.stderr.write(`warm-up: ${warmUp} of each\n`);
-    await pool(warmUp, options.concurrency, run.product);
-    await pool(warmUp, options.concurrency, run.bare);
+  const callId = await openCall(stack, { publicNoticePeriod: PUBLIC_NOTICE.text }, 24 * 3600);
+  const repeats = { count: 0 };
+  const run: Record<Kind, () => Promise<string>> = {
+    product: () => productLifecycle(stack, callId, repeats),
+    bare: () => bareLifecycle(bareClient, bareWorker.taskQueue),
+  };
+  const warmUp = Math.min(options.concurrency, 10);
+  process.stderr.write(`warm-up: ${warmUp} of each\n`);
+  await pool(warmUp, options.concurrency, run.product);
+  await pool(warmUp, options.concurrency, run.bare);
 
-    const pids = {
-      temporal: bench.temporalPid,
-      worker: product.worker.pid,
-      api: product.api.pid,
-      bareWorker: bareWorker.pid,
-      driver: process.pid,
-    };
-    const watched = Object.values(pids).filter((p): p is number => p !== null && p !== process.pid);
-    const rounds: Round[] = [];
-    const last: Record<Kind, string> = { product: '', bare: '' };
-    for (const [i, lifecycles] of roundSizes.entries()) {
-      const kind: Kind = i % 2 === 0 ? 'product' : 'bare';
-      const idleBefore = await waitIdle(watched);
-      const cpu = new CpuMeter(pids);
-      const postgres = await PostgresMeter.begin(stack.databaseUrl);
-      const started = performance.now();
-      const ids = await pool(lifecycles, options.concurrency, run[kind]);
-      const seconds = (performance.now() - started) / 1000;
-      const used = { ...cpu.read(), postgres: await postgres.read() };
-      last[kind] = ids.at(-1)!;
-      const perLifecycle = Object.fromEntries(Object.entries(used).map(([name, s]) => [name, s / lifecycles]));
-      rounds.push({ kind, lifecycles, seconds, perSecond: lifecycles / seconds, cpu: perLifecycle, idleBefore });
-      process.stderr.write(
-        `round ${i + 1} ${kind}: ${lifecycles} in ${seconds.toFixed(1)} s = ${(lifecycles / seconds).toFixed(2)}/s\n`,
-      );
-    }
-
-    const histories = {
-      product: await historyOf(stack.client, last.product),
-      bare: await historyOf(bareClient, last.bare),
-    };
-    const totals = (kind: Kind) => {
-      const mine = rounds.filter((r) => r.kind === kind);
-      const count = mine.reduce((s, r) => s + r.lifecycles, 0);
-      const seconds = mine.reduce((s, r) => s + r.seconds, 0);
-      const cpu: Record<string, number> = {};
-      for (const r of mine)
-        for (const [name, s] of Object.entries(r.cpu)) cpu[name] = (cpu[name] ?? 0) + s * r.lifecycles;
-      for (const name of Object.keys(cpu)) cpu[name] = cpu[name]! / count;
-      return { lifecycles: count, seconds, perSecond: count / seconds, cpu };
-    };
-    const summary = { product: totals('product'), bare: totals('bare') };
-    const ratio = summary.product.perSecond / summary.bare.perSecond;
-
-    const ownWorker = (kind: Kind) => (kind === 'product' ? 'worker' : 'bareWorker');
-    const cpuTotal = (kind: Kind) => {
-      const c = summary[kind].cpu;
-      return (
-        (c.temporal ?? 0) + (c[ownWorker(kind)] ?? 0) + (kind === 'product' ? (c.api ?? 0) + (c.postgres ?? 0) : 0)
-      );
-    };
-    const ms = (seconds: number | undefined) => (seconds === undefined ? '–' : `${fixed(seconds * 1000, 0)} ms`);
-    const cpuRow = (label: string, pick: (kind: Kind) => number | undefined) => [
-      label,
-      ms(pick('product')),
-      ms(pick('bare')),
-      fixed((pick('product') ?? NaN) / (pick('bare') ?? NaN), 1),
-    ];
-    const rows = [
-      [
-        'lifecycles/s (rounds 1, 2)',
-        rounds
-          .filter((r) => r.kind === 'product')
-          .map((r) => fixed(r.perSecond, 2))
-          .join(', '),
-        rounds
-          .filter((r) => r.kind === 'bare')
-          .map((r) => fixed(r.perSecond, 2))
-          .join(', '),
-        '',
-      ],
-      ['lifecycles/s', fixed(summary.product.perSecond, 2), fixed(summary.bare.perSecond, 2), fixed(ratio, 2)],
-      [
-        'events per lifecycle',
-        String(histories.product.events),
-        String(histories.bare.events),
-        fixed(histories.product.events / histories.bare.events, 1),
-      ],
-      [
-        'history bytes (closed)',
-        String(histories.product.bytes),
-        String(histories.bare.bytes),
-        fixed(histories.product.bytes / histories.bare.bytes, 1),
-      ],
-      cpuRow('CPU/lifecycle: Temporal server', (k) => summary[k].cpu.temporal),
-      cpuRow('CPU/lifecycle: its worker', (k) => summary[k].cpu[ownWorker(k)]),
-      cpuRow('CPU/lifecycle: API process', (k) => (k === 'product' ? summary[k].cpu.api : undefined)),
-      cpuRow('CPU/lifecycle: PostgreSQL backends', (k) => (k === 'product' ? summary[k].cpu.postgres : undefined)),
-      cpuRow('CPU/lifecycle: sum of the above', cpuTotal),
-      cpuRow('CPU/lifecycle: bench (driver, SMTP)', (k) => summary[k].cpu.driver),
-    ];
-    const title =
-      `${options.lifecycles} lifecycles of each, concurrency ${options.concurrency}` +
-      `${options.saturate ? ' (--saturate)' : ''}, rounds product/bare/product/bare` +
-      (rounds.every((r) => r.idleBefore) ? '' : ' (a round started before the processes were idle)');
-    console.log(`\n${title}\n`);
-    if (repeats.count) console.log(`(${repeats.count} registrations were answered 503 and repeated with their key)\n`);
-    console.log(table(['', 'product', 'bare', 'product/bare'], rows));
-    const types = [...new Set([...Object.keys(histories.product.byType), ...Object.keys(histories.bare.byType)])];
-    console.log('\nevents of one closed lifecycle, by type\n');
-    console.log(
-      table(
-        ['event type', 'product', 'bare'],
-        types.map((t) => [t, String(histories.product.byType[t] ?? 0), String(histories.bare.byType[t] ?? 0)]),
-      ),
+  const pids = {
+    temporal: bench.temporalPid,
+    worker: product.worker.pid,
+    api: product.api.pid,
+    bareWorker: bareWorker.pid,
+    driver: process.pid,
+  };
+  const watched = Object.values(pids).filter((p): p is number => p !== null && p !== process.pid);
+  const rounds: Round[] = [];
+  const last: Record<Kind, string> = { product: '', bare: '' };
+  for (const [i, lifecycles] of roundSizes.entries()) {
+    const kind: Kind = i % 2 === 0 ? 'product' : 'bare';
+    const idleBefore = await waitIdle(watched);
+    const cpu = new CpuMeter(pids);
+    const postgres = await PostgresMeter.begin(stack.databaseUrl);
+    const started = performance.now();
+    const ids = await pool(lifecycles, options.concurrency, run[kind]);
+    const seconds = (performance.now() - started) / 1000;
+    const used = { ...cpu.read(), postgres: await postgres.read() };
+    last[kind] = ids.at(-1)!;
+    const perLifecycle = Object.fromEntries(Object.entries(used).map(([name, s]) => [name, s / lifecycles]));
+    rounds.push({ kind, lifecycles, seconds, perSecond: lifecycles / seconds, cpu: perLifecycle, idleBefore });
+    process.stderr.write(
+      `round ${i + 1} ${kind}: ${lifecycles} in ${seconds.toFixed(1)} s = ${(lifecycles / seconds).toFixed(2)}/s\n`,
     );
-    const file = writeResult('lifecycles', {
-      options,
-      rounds,
-      summary,
-      ratio,
-      histories,
-      registrationRepeats: repeats.count,
-    });
-    console.log(`\n(appended to ${file})`);
-  } finally {
-    for (const cleanup of cleanups) {
-      await cleanup().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`));
-    }
   }
+
+  const histories = {
+    product: await historyOf(stack.client, last.product),
+    bare: await historyOf(bareClient, last.bare),
+  };
+  const totals = (kind: Kind) => {
+    const mine = rounds.filter((r) => r.kind === kind);
+    const count = mine.reduce((s, r) => s + r.lifecycles, 0);
+    const seconds = mine.reduce((s, r) => s + r.seconds, 0);
+    const cpu: Record<string, number> = {};
+    for (const r of mine)
+      for (const [name, s] of Object.entries(r.cpu)) cpu[name] = (cpu[name] ?? 0) + s * r.lifecycles;
+    for (const name of Object.keys(cpu)) cpu[name] = cpu[name]! / count;
+    return { lifecycles: count, seconds, perSecond: count / seconds, cpu };
+  };
+  const summary = { product: totals('product'), bare: totals('bare') };
+  const ratio = summary.product.perSecond / summary.bare.perSecond;
+
+  const ownWorker = (kind: Kind) => (kind === 'product' ? 'worker' : 'bareWorker');
+  const cpuTotal = (kind: Kind) => {
+    const c = summary[kind].cpu;
+    return (c.temporal ?? 0) + (c[ownWorker(kind)] ?? 0) + (kind === 'product' ? (c.api ?? 0) + (c.postgres ?? 0) : 0);
+  };
+  const ms = (seconds: number | undefined) => (seconds === undefined ? '–' : `${fixed(seconds * 1000, 0)} ms`);
+  const cpuRow = (label: string, pick: (kind: Kind) => number | undefined) => [
+    label,
+    ms(pick('product')),
+    ms(pick('bare')),
+    fixed((pick('product') ?? NaN) / (pick('bare') ?? NaN), 1),
+  ];
+  const rows = [
+    [
+      'lifecycles/s (rounds 1, 2)',
+      rounds
+        .filter((r) => r.kind === 'product')
+        .map((r) => fixed(r.perSecond, 2))
+        .join(', '),
+      rounds
+        .filter((r) => r.kind === 'bare')
+        .map((r) => fixed(r.perSecond, 2))
+        .join(', '),
+      '',
+    ],
+    ['lifecycles/s', fixed(summary.product.perSecond, 2), fixed(summary.bare.perSecond, 2), fixed(ratio, 2)],
+    [
+      'events per lifecycle',
+      String(histories.product.events),
+      String(histories.bare.events),
+      fixed(histories.product.events / histories.bare.events, 1),
+    ],
+    [
+      'history bytes (closed)',
+      String(histories.product.bytes),
+      String(histories.bare.bytes),
+      fixed(histories.product.bytes / histories.bare.bytes, 1),
+    ],
+    cpuRow('CPU/lifecycle: Temporal server', (k) => summary[k].cpu.temporal),
+    cpuRow('CPU/lifecycle: its worker', (k) => summary[k].cpu[ownWorker(k)]),
+    cpuRow('CPU/lifecycle: API process', (k) => (k === 'product' ? summary[k].cpu.api : undefined)),
+    cpuRow('CPU/lifecycle: PostgreSQL backends', (k) => (k === 'product' ? summary[k].cpu.postgres : undefined)),
+    cpuRow('CPU/lifecycle: sum of the above', cpuTotal),
+    cpuRow('CPU/lifecycle: bench (driver, SMTP)', (k) => summary[k].cpu.driver),
+  ];
+  const title =
+    `${options.lifecycles} lifecycles of each, concurrency ${options.concurrency}` +
+    `${options.saturate ? ' (--saturate)' : ''}, rounds product/bare/product/bare` +
+    (rounds.every((r) => r.idleBefore) ? '' : ' (a round started before the processes were idle)');
+  console.log(`\n${title}\n`);
+  if (repeats.count) console.log(`(${repeats.count} registrations were answered 503 and repeated with their key)\n`);
+  console.log(table(['', 'product', 'bare', 'product/bare'], rows));
+  const types = [...new Set([...Object.keys(histories.product.byType), ...Object.keys(histories.bare.byType)])];
+  console.log('\nevents of one closed lifecycle, by type\n');
+  console.log(
+    table(
+      ['event type', 'product', 'bare'],
+      types.map((t) => [t, String(histories.product.byType[t] ?? 0), String(histories.bare.byType[t] ?? 0)]),
+    ),
+  );
+  const file = writeResult('lifecycles', {
+    options,
+    rounds,
+    summary,
+    ratio,
+    histories,
+    registrationRepeats: repeats.count,
+  });
+  console.log(`\n(appended to ${file})`);
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

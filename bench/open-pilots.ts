@@ -43,6 +43,8 @@ import {
   startBareWorker,
   startBenchEnvironment,
   startProductStack,
+  onCleanup,
+  runBench,
   table,
   waitIdle,
   writeResult,
@@ -139,22 +141,22 @@ async function main(): Promise<void> {
 
   const bench = await startBenchEnvironment('open_pilots');
   const address = bench.env.temporalAddress;
-  const cleanups: (() => Promise<unknown>)[] = [() => bench.stop()];
+  onCleanup(() => bench.stop());
   const diagnostics: [string, () => string][] = [];
   try {
     const bareBundle = await bundleBareWorkflow();
-    cleanups.unshift(async () => fs.rmSync(bareBundle, { force: true }));
+    onCleanup(async () => fs.rmSync(bareBundle, { force: true }));
     const product = await startProductStack(address, workerEnv);
-    cleanups.unshift(() => product.stop());
+    onCleanup(() => product.stop());
     diagnostics.push(
       ['product worker', () => `${product.worker.exited() ? '(exited) ' : ''}${product.worker.output()}`],
       ['API', () => product.api.tail()],
     );
     const bareWorker = await startBareWorker(address, bareBundle, workerEnv);
-    cleanups.unshift(() => bareWorker.stop());
+    onCleanup(() => bareWorker.stop());
     diagnostics.push(['bare worker', () => bareWorker.tail()]);
     const bareConnection = await Connection.connect({ address });
-    cleanups.unshift(() => bareConnection.close());
+    onCleanup(() => bareConnection.close());
     const bareClient = new Client({ connection: bareConnection, namespace: 'default' });
     const { stack } = product;
     const callId = await openCall(stack, {}, 30 * 24 * 3600);
@@ -268,17 +270,7 @@ async function main(): Promise<void> {
     for (const [name, output] of diagnostics)
       process.stderr.write(`--- ${name} (last lines) ---\n${output().slice(-3000)}\n`);
     throw error;
-  } finally {
-    for (const cleanup of cleanups) {
-      await cleanup().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`));
-    }
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

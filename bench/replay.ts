@@ -26,7 +26,17 @@ import { ROOT } from '../test/support/environment';
 import { openCall } from '../test/support/pilots';
 import { installQuietRuntime } from '../test/support/runtime';
 import { startStack, TEST_CODEC_KEYS } from '../test/support/stack';
-import { fixed, percentiles, pool, productLifecycle, startBenchEnvironment, table, writeResult } from './support';
+import {
+  fixed,
+  onCleanup,
+  percentiles,
+  pool,
+  productLifecycle,
+  runBench,
+  startBenchEnvironment,
+  table,
+  writeResult,
+} from './support';
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -59,22 +69,16 @@ function fixtures(): Map<string, History> {
 /** N pilots run to closed now, on a fresh stack (worker in this process), and their histories. */
 async function freshHistories(count: number): Promise<Map<string, History>> {
   const bench = await startBenchEnvironment('replay');
-  try {
-    const stack = await startStack();
-    try {
-      const callId = await openCall(stack, { publicNoticePeriod: '1s' }, 3600);
-      const ids = await pool(count, 5, () => productLifecycle(stack, callId));
-      const histories = new Map<string, History>();
-      for (const [i, id] of ids.entries()) {
-        histories.set(`fresh-closed-${i + 1}`, await stack.client.workflow.getHandle(id).fetchHistory());
-      }
-      return histories;
-    } finally {
-      await stack.stop();
-    }
-  } finally {
-    await bench.stop();
+  onCleanup(() => bench.stop());
+  const stack = await startStack();
+  onCleanup(() => stack.stop());
+  const callId = await openCall(stack, { publicNoticePeriod: '1s' }, 3600);
+  const ids = await pool(count, 5, () => productLifecycle(stack, callId));
+  const histories = new Map<string, History>();
+  for (const [i, id] of ids.entries()) {
+    histories.set(`fresh-closed-${i + 1}`, await stack.client.workflow.getHandle(id).fetchHistory());
   }
+  return histories;
 }
 
 async function main(): Promise<void> {
@@ -153,10 +157,4 @@ async function main(): Promise<void> {
   if (failures.length) process.exitCode = 1;
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -173,6 +173,8 @@ export function writeResult(bench: string, result: Record<string, unknown>): str
     ...commitOf(),
     node: process.version,
     cpus: os.cpus().length,
+    /** The machine is shared: what else ran shows here (1, 5 and 15 minute load averages at the end). */
+    loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))),
     ...result,
   };
   fs.appendFileSync(file, `${JSON.stringify(line)}\n`);
@@ -186,6 +188,52 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a bench
+
+const cleanups: (() => Promise<unknown>)[] = [];
+
+/** Run at the end, last registered first, whatever happened (error, Ctrl-C, SIGTERM). */
+export function onCleanup(cleanup: () => Promise<unknown>): void {
+  cleanups.unshift(cleanup);
+}
+
+async function cleanUp(): Promise<void> {
+  while (cleanups.length) {
+    await cleanups.shift()!().catch((error: unknown) => process.stderr.write(`cleanup: ${String(error)}\n`));
+  }
+}
+
+/**
+ * Runs a bench's main and then its cleanups, also on SIGINT/SIGTERM, and survives a closed stdout
+ * (`| head`): otherwise the dev server, the worker and API processes and the databases outlive it.
+ */
+export function runBench(main: () => Promise<void>): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`${signal}: stopping\n`);
+      void cleanUp().then(() => process.exit(130));
+    });
+  }
+  void main()
+    .then(
+      () => 0,
+      (error: unknown) => {
+        console.error(error);
+        return 1;
+      },
+    )
+    .then(async (code) => {
+      await cleanUp();
+      process.exit(process.exitCode ?? code);
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
