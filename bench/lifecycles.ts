@@ -26,6 +26,7 @@ import {
   bundleBareWorkflow,
   CpuMeter,
   fixed,
+  noRepeats,
   pool,
   PostgresMeter,
   productLifecycle,
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
   const { stack } = product;
 
   const callId = await openCall(stack, { publicNoticePeriod: PUBLIC_NOTICE.text }, 24 * 3600);
-  const repeats = { count: 0 };
+  const repeats = noRepeats();
   const run: Record<Kind, () => Promise<string>> = {
     product: () => productLifecycle(stack, callId, repeats),
     bare: () => bareLifecycle(bareClient, bareWorker.taskQueue),
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
   process.stderr.write(`warm-up: ${warmUp} of each\n`);
   await pool(warmUp, options.concurrency, run.product);
   await pool(warmUp, options.concurrency, run.bare);
+  Object.assign(repeats, noRepeats()); // counted from the measured rounds on
 
   const pids = {
     temporal: bench.temporalPid,
@@ -228,7 +230,11 @@ async function main(): Promise<void> {
     `${options.saturate ? ' (--saturate)' : ''}, rounds product/bare/product/bare` +
     (rounds.every((r) => r.idleBefore) ? '' : ' (a round started before the processes were idle)');
   console.log(`\n${title}\n`);
-  if (repeats.count) console.log(`(${repeats.count} registrations were answered 503 and repeated with their key)\n`);
+  if (repeats.unavailable + repeats.accepted) {
+    console.log(
+      `(requests repeated with their Idempotency-Key: ${repeats.unavailable} after a 503, ${repeats.accepted} after a 202)\n`,
+    );
+  }
   console.log(table(['', 'product', 'bare', 'product/bare'], rows));
   const types = [...new Set([...Object.keys(histories.product.byType), ...Object.keys(histories.bare.byType)])];
   console.log('\nevents of one closed lifecycle, by type\n');
@@ -244,7 +250,7 @@ async function main(): Promise<void> {
     summary,
     ratio,
     histories,
-    registrationRepeats: repeats.count,
+    repeats,
   });
   console.log(`\n(appended to ${file})`);
 }

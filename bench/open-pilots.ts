@@ -34,6 +34,7 @@ import { startBare, submitBare, type BareHandle } from './baseline/client';
 import {
   bundleBareWorkflow,
   fixed,
+  noRepeats,
   percentiles,
   pool,
   register,
@@ -161,7 +162,7 @@ async function main(): Promise<void> {
     const { stack } = product;
     const callId = await openCall(stack, {}, 30 * 24 * 3600);
 
-    const repeats = { count: 0 };
+    const repeats = noRepeats();
     const pilots: string[] = [];
     const bares: BareHandle[] = [];
     const points: Point[] = [];
@@ -243,7 +244,8 @@ async function main(): Promise<void> {
         ]),
       ),
     );
-    if (repeats.count) console.log(`\n(${repeats.count} registrations were answered 503 and repeated with their key)`);
+    if (repeats.unavailable)
+      console.log(`\n(${repeats.unavailable} registrations were answered 503 and repeated with their key)`);
     if (latency) {
       console.log(`\none at a time on early pilots, at ${pilots.length} open (p50 / max of ${options.samples} each)\n`);
       const ms = (p: Percentiles | undefined) => (p ? `${fixed(p.p50)} / ${fixed(p.max)} ms` : '');
@@ -263,7 +265,7 @@ async function main(): Promise<void> {
       nodeOptions: workerEnv.NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? null,
       points,
       latency,
-      registrationRepeats: repeats.count,
+      repeats,
     });
     console.log(`\n(appended to ${file})`);
   } catch (error) {

@@ -23,11 +23,14 @@ import {
   TEST_CODEC_KEYS,
   TEST_USERS,
   uniqueId,
+  type ApiAnswer,
+  type RequestOptions,
   type Stack,
 } from '../test/support/stack';
 import { startWorkerProcess, type WorkerProcess } from '../test/support/worker-process';
 import type { Role } from '../domain/pilot';
-import { act, FINAL_REPORT, finance, submit, waitForPhase, type PilotView } from '../test/support/pilots';
+import { submitApplication } from '../test/support/application';
+import { FINAL_REPORT, finance, type PilotView } from '../test/support/pilots';
 
 export const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
 
@@ -418,26 +421,87 @@ export async function startBareWorker(
 // ---------------------------------------------------------------------------------------------
 // The product's common path
 
-/** How many requests were answered 503 and repeated with the same Idempotency-Key. */
+/**
+ * Answers a client repeats with the same Idempotency-Key, as the README tells it to: 503 (Temporal
+ * busy or away, nothing done) and 202 (the Update was accepted but its result took longer than the
+ * API's budget). A repeat can never act twice.
+ */
 export interface Repeats {
-  count: number;
+  unavailable: number;
+  accepted: number;
 }
 
-/**
- * POST /pilots as a client should send it: a 503 (Temporal busy or away) is repeated with the same
- * Idempotency-Key after its Retry-After (at most 10 times), which can never register twice.
- */
-export async function register(stack: Stack, callId: string, repeats: Repeats = { count: 0 }): Promise<string> {
+export const noRepeats = (): Repeats => ({ unavailable: 0, accepted: 0 });
+
+const MAX_REPEATS = 20;
+
+async function repeating(
+  what: string,
+  send: (idempotencyKey: string) => Promise<ApiAnswer<PilotView>>,
+  repeats: Repeats,
+): Promise<PilotView> {
   const key = randomUUID();
-  const body = registration(callId, uniqueId('unit'));
   for (let attempt = 1; ; attempt += 1) {
-    const answer = await call<PilotView>(stack, 'POST', '/pilots', body, { idempotencyKey: key });
-    if (answer.status === 201 || answer.status === 200) return answer.body.pilotId;
-    if (answer.status !== 503 || attempt >= 10) {
-      throw new Error(`POST /pilots: ${answer.status} ${JSON.stringify(answer.body)}`);
+    const answer = await send(key);
+    if (answer.status === 200 || answer.status === 201) return answer.body;
+    if ((answer.status !== 503 && answer.status !== 202) || attempt > MAX_REPEATS) {
+      throw new Error(`${what}: ${answer.status} ${JSON.stringify(answer.body)}`);
     }
-    repeats.count += 1;
+    if (answer.status === 503) repeats.unavailable += 1;
+    else repeats.accepted += 1;
     await sleep(1000);
+  }
+}
+
+/** POST /pilots, repeated on 503 with its key; returns the pilot id. */
+export async function register(stack: Stack, callId: string, repeats = noRepeats()): Promise<string> {
+  const body = registration(callId, uniqueId('unit'));
+  const state = await repeating(
+    'POST /pilots',
+    (idempotencyKey) => call<PilotView>(stack, 'POST', '/pilots', body, { idempotencyKey }),
+    repeats,
+  );
+  return state.pilotId;
+}
+
+/** The application with its PDF (POST /pilots/:id/submission), repeated on 503 and 202 with its key. */
+export function submitRepeating(stack: Stack, pilotId: string, repeats = noRepeats()): Promise<PilotView> {
+  return repeating(
+    'submission',
+    async (idempotencyKey) =>
+      (await submitApplication(stack, pilotId, { idempotencyKey })) as unknown as ApiAnswer<PilotView>,
+    repeats,
+  );
+}
+
+/** A staff action (POST /pilots/:id/<path>), repeated on 503 and 202 with its key. */
+export function actRepeating(
+  stack: Stack,
+  pilotId: string,
+  path: string,
+  body: unknown,
+  repeats: Repeats,
+  options: RequestOptions = {},
+): Promise<PilotView> {
+  return repeating(
+    `POST ${path}`,
+    (idempotencyKey) =>
+      call<PilotView>(stack, 'POST', `/pilots/${pilotId}/${path}`, body, { ...options, idempotencyKey }),
+    repeats,
+  );
+}
+
+/** Polls GET /pilots/:id every 100 ms until the phase is reached; a 503 is only "not yet". */
+async function waitForPhaseRepeating(stack: Stack, pilotId: string, phase: PilotView['phase'], repeats: Repeats) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const answer = await call<PilotView>(stack, 'GET', `/pilots/${pilotId}`);
+    if (answer.status === 200 && answer.body.phase === phase) return answer.body;
+    if (answer.status === 503) repeats.unavailable += 1;
+    else if (answer.status !== 200)
+      throw new Error(`GET /pilots/${pilotId}: ${answer.status} ${JSON.stringify(answer.body)}`);
+    if (Date.now() > deadline) throw new Error(`${pilotId}: phase ${phase} not reached within 120 s`);
+    await sleep(100);
   }
 }
 
@@ -445,24 +509,22 @@ export async function register(stack: Stack, callId: string, repeats: Repeats = 
  * One pilot through the HTTP API from registration to closed (the path of the `closed` fixture):
  * register, submit, expert score, approved, public notice passes, finance confirms the first
  * tranche, midterm report, midterm passed, finance confirms the tail, final report, acceptance
- * passed; resolves once the workflow has completed.
+ * passed; resolves once the workflow has completed. Requests are repeated as a client would.
  */
-export async function productLifecycle(stack: Stack, callId: string, repeats?: Repeats): Promise<string> {
+export async function productLifecycle(stack: Stack, callId: string, repeats = noRepeats()): Promise<string> {
+  const act = (pilotId: string, path: string, body: unknown, options?: RequestOptions) =>
+    actRepeating(stack, pilotId, path, body, repeats, options);
   const pilotId = await register(stack, callId, repeats);
-  await submit(stack, pilotId);
-  await act(stack, pilotId, 'expert-scores', {
-    expert: { id: 'expert-1', province: '江苏' },
-    score: 90,
-    comment: '好',
-  });
-  await act(stack, pilotId, 'review-decision', { outcome: 'approved', amountFen: 350_000_00, reason: '评审通过' });
-  await waitForPhase(stack, pilotId, 'in_progress', 60_000);
-  await act(stack, pilotId, 'tranches/first/confirmation', { reference: 'BANK-1' }, finance);
-  await act(stack, pilotId, 'midterm-report', { reference: '中期报告.pdf' });
-  await act(stack, pilotId, 'midterm-evaluation', { outcome: 'passed', reason: '良好' });
-  await act(stack, pilotId, 'tranches/tail/confirmation', { reference: 'BANK-2' }, finance);
-  await act(stack, pilotId, 'final-report', FINAL_REPORT);
-  const closed = await act(stack, pilotId, 'acceptance', { outcome: 'passed', reason: '验收通过' });
+  await submitRepeating(stack, pilotId, repeats);
+  await act(pilotId, 'expert-scores', { expert: { id: 'expert-1', province: '江苏' }, score: 90, comment: '好' });
+  await act(pilotId, 'review-decision', { outcome: 'approved', amountFen: 350_000_00, reason: '评审通过' });
+  await waitForPhaseRepeating(stack, pilotId, 'in_progress', repeats);
+  await act(pilotId, 'tranches/first/confirmation', { reference: 'BANK-1' }, finance);
+  await act(pilotId, 'midterm-report', { reference: '中期报告.pdf' });
+  await act(pilotId, 'midterm-evaluation', { outcome: 'passed', reason: '良好' });
+  await act(pilotId, 'tranches/tail/confirmation', { reference: 'BANK-2' }, finance);
+  await act(pilotId, 'final-report', FINAL_REPORT);
+  const closed = await act(pilotId, 'acceptance', { outcome: 'passed', reason: '验收通过' });
   if (closed.phase !== 'closed') throw new Error(`${pilotId}: ${closed.phase} after acceptance`);
   await stack.client.workflow.getHandle(pilotId).result();
   return pilotId;
