@@ -9,7 +9,8 @@
  * codec keys, decoded by the product's data converter) and, with --fresh=N, the histories of N
  * closed pilots run now through the API on a fresh stack; each history `rounds` times, one replay
  * worker for all (Worker.runReplayHistories with the product's workflowsPath, bundled once at its
- * start). Per history: events, serialized bytes, p50 and max replay time; the very first replay
+ * start). Per history: events, serialized bytes, p50 and max replay time, and the p50 of the CPU
+ * time this process (all its threads) used meanwhile; the very first replay
  * (a cold workflow context) is left out of the figures. Appends a JSON line to
  * bench/results/replay.jsonl.
  */
@@ -89,6 +90,9 @@ async function main(): Promise<void> {
 
   const names = [...histories.keys()];
   const times = new Map<string, number[]>(names.map((n) => [n, []]));
+  /** CPU of this whole process (all threads) during each replay: less shaken by a busy machine than wall time. */
+  const cpu = new Map<string, number[]>(names.map((n) => [n, []]));
+  let cpuAtPull = process.cpuUsage();
   const failures: string[] = [];
   let pulledAt = 0;
   let current = '';
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
       for (const name of names) {
         current = name;
         pulledAt = performance.now();
+        cpuAtPull = process.cpuUsage();
         yield { workflowId: `${name}@${round}`, history: histories.get(name)! };
       }
     }
@@ -114,10 +119,14 @@ async function main(): Promise<void> {
   );
   for await (const result of replays) {
     const ms = performance.now() - pulledAt;
+    const used = process.cpuUsage(cpuAtPull);
     firstPull ??= pulledAt - started;
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     if (first) first = false;
-    else times.get(current)!.push(ms);
+    else {
+      times.get(current)!.push(ms);
+      cpu.get(current)!.push((used.user + used.system) / 1000);
+    }
   }
   const total = (performance.now() - started) / 1000;
 
@@ -129,19 +138,21 @@ async function main(): Promise<void> {
       events: history.events?.length ?? 0,
       bytes: temporal.api.history.v1.History.encode(history).finish().length,
       ...p,
+      cpuP50: percentiles(cpu.get(name)!).p50,
     };
   });
   const all = percentiles([...times.values()].flat());
+  const allCpu = percentiles([...cpu.values()].flat());
   console.log(
     `\nreplay of ${names.length} histories × ${options.rounds} rounds in one replay worker ` +
       `(bundling and worker start ${fixed((firstPull ?? 0) / 1000)} s, all ${fixed(total)} s)\n`,
   );
   console.log(
     table(
-      ['history', 'events', 'bytes', 'p50 ms', 'max ms'],
+      ['history', 'events', 'bytes', 'p50 ms', 'max ms', 'CPU p50 ms'],
       [
-        ...rows.map((r) => [r.name, String(r.events), String(r.bytes), fixed(r.p50), fixed(r.max)]),
-        ['all', '', '', fixed(all.p50), fixed(all.max)],
+        ...rows.map((r) => [r.name, String(r.events), String(r.bytes), fixed(r.p50), fixed(r.max), fixed(r.cpuP50)]),
+        ['all', '', '', fixed(all.p50), fixed(all.max), fixed(allCpu.p50)],
       ],
     ),
   );
@@ -151,6 +162,7 @@ async function main(): Promise<void> {
     bundleAndStartSeconds: (firstPull ?? 0) / 1000,
     histories: rows,
     all,
+    allCpu,
     failures,
   });
   console.log(`\n(appended to ${file})`);
