@@ -84,9 +84,9 @@ async function freshHistories(count: number): Promise<Map<string, History>> {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  installQuietRuntime();
   const histories = fixtures();
   if (options.fresh > 0) for (const [name, h] of await freshHistories(options.fresh)) histories.set(name, h);
+  installQuietRuntime();
 
   const names = [...histories.keys()];
   const times = new Map<string, number[]>(names.map((n) => [n, []]));
