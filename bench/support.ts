@@ -251,7 +251,21 @@ export interface BenchEnvironment {
 
 /** A fresh database and Temporal dev server, as the test suite's global setup makes them. */
 export async function startBenchEnvironment(label: string): Promise<BenchEnvironment> {
-  const env = await startTestEnvironment(label);
+  let env: TestEnvironment;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      env = await startTestEnvironment(label);
+      break;
+    } catch (error) {
+      // startTestEnvironment starts the dev server beside the database and leaves it running when
+      // the database part fails (the shared PostgreSQL sometimes takes over 5 s to accept a
+      // connection while other suites run): stop it, and try again.
+      for (const pid of devServerChildren()) process.kill(pid, 'SIGTERM');
+      if (attempt >= 3 || !String(error).includes('none answers')) throw error;
+      process.stderr.write(`PostgreSQL did not answer within 5 s (attempt ${attempt} of 3); again in 5 s\n`);
+      await sleep(5000);
+    }
+  }
   process.env.TEST_DATABASE_URL = env.databaseUrl;
   process.env.TEST_TEMPORAL_ADDRESS = env.temporalAddress;
   process.env.TEST_WORKFLOW_BUNDLE = env.workflowBundlePath;
@@ -260,9 +274,9 @@ export async function startBenchEnvironment(label: string): Promise<BenchEnviron
   return { env, temporalPid: temporalServerPid(env.temporalAddress), stop: () => env.stop() };
 }
 
-/** The dev server is a child of this process, started with `--port <port>`. */
-function temporalServerPid(address: string): number | null {
-  const port = address.split(':').at(-1)!;
+/** Temporal dev servers started by this process: pid and arguments. */
+function devServers(): { pid: number; args: string[] }[] {
+  const found: { pid: number; args: string[] }[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -270,12 +284,20 @@ function temporalServerPid(address: string): number | null {
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
       if (ppid !== process.pid) continue;
       const args = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (args.includes('start-dev') && args[args.indexOf('--port') + 1] === port) return Number(entry);
+      if (args.includes('start-dev')) found.push({ pid: Number(entry), args });
     } catch {
       // A process that ended while we looked.
     }
   }
-  return null;
+  return found;
+}
+
+const devServerChildren = () => devServers().map((s) => s.pid);
+
+/** The dev server is a child of this process, started with `--port <port>`. */
+function temporalServerPid(address: string): number | null {
+  const port = address.split(':').at(-1)!;
+  return devServers().find((s) => s.args[s.args.indexOf('--port') + 1] === port)?.pid ?? null;
 }
 
 export interface ChildHandle {
