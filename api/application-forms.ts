@@ -25,5 +25,12 @@ export async function submittedForm(db: Db, state: PilotState): Promise<Applicat
   const submission = state.submission;
   if (!submission || !('formHash' in submission)) return null;
   const row = await db.applicationForm.findUnique({ where: { sha256: submission.formHash } });
-  return row ? (row.form as unknown as ApplicationForm) : null;
+  if (!row) return null;
+  const form = row.form as unknown as ApplicationForm;
+  // Forms are stored by content, not by pilot: a hash sent by another client than the API shows
+  // nothing unless the form names this pilot's units.
+  const same = (a: string, b: string) => a.normalize('NFC') === b.normalize('NFC');
+  const ours =
+    same(form.basic.pilotUnit, state.pilotUnit.name) && same(form.basic.applicantUnit, state.applicantUnit.name);
+  return ours ? form : null;
 }

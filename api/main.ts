@@ -33,6 +33,12 @@ async function main(): Promise<void> {
   if (!config.METRICS_TOKEN && !['127.0.0.1', '::1', 'localhost'].includes(config.API_HOST)) {
     log.warn({ host: config.API_HOST }, 'GET /metrics is open to whoever reaches API_HOST: set METRICS_TOKEN');
   }
+  // The database client connects and compiles on its first query: done before the API listens,
+  // so its first readiness probe is not the one that pays for it. A database that is down is
+  // the readiness probe's to report, not a reason not to start.
+  await db.$queryRaw`SELECT 1`.catch((error: unknown) =>
+    log.warn({ err: error instanceof Error ? error.message : String(error) }, 'database not reachable at start'),
+  );
   const server = app.listen(config.API_PORT, config.API_HOST, () => {
     log.info({ url: `http://${config.API_HOST}:${config.API_PORT}` }, 'api listening');
   });

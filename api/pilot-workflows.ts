@@ -200,10 +200,11 @@ export class PilotWorkflows {
 
   /** Whether Temporal holds the Update as accepted (or completed); false when it cannot say within a second. */
   private async accepted(pilotId: string, updateId: string): Promise<boolean> {
-    const ACCEPTED =
-      proto.enums.v1.UpdateWorkflowExecutionLifecycleStage.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+    const stages = proto.enums.v1.UpdateWorkflowExecutionLifecycleStage;
+    const ACCEPTED = stages.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED;
+    const COMPLETED = stages.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED;
     try {
-      const { stage } = await this.within('update_result', API_TEMPORAL_TIMING.readinessMs, () =>
+      const { stage, outcome } = await this.within('update_result', API_TEMPORAL_TIMING.readinessMs, () =>
         this.client.workflowService.pollWorkflowExecutionUpdate({
           namespace: this.client.options.namespace,
           updateRef: { workflowExecution: { workflowId: pilotId }, updateId },
@@ -211,7 +212,8 @@ export class PilotWorkflows {
           waitPolicy: { lifecycleStage: ACCEPTED },
         }),
       );
-      return (stage ?? 0) >= ACCEPTED;
+      // A refused Update is reported COMPLETED with a failure: that is no acceptance.
+      return stage === ACCEPTED || (stage === COMPLETED && !!outcome?.success);
     } catch {
       return false;
     }

@@ -28,7 +28,14 @@ export const matching =
     typeof value === 'string' && pattern.test(value) ? null : `${at(path)}: ${what}`;
 
 /** A UTC instant as the API sends it (`Date.prototype.toISOString`). */
-export const instant = matching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/, 'a UTC instant (ISO 8601, Z)');
+export const instant: Shape = (value, path) => {
+  const issue = matching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/, 'a UTC instant (ISO 8601, Z)')(value, path);
+  // A real instant: 2021-13-01T… matches the pattern, and would break every date the workflow prints.
+  const at = Date.parse(value as string);
+  return (
+    issue ?? (Number.isFinite(at) && new Date(at).toISOString() === value ? null : `${path || 'input'}: a real instant`)
+  );
+};
 
 export const sha256Hex = matching(/^[0-9a-f]{64}$/, 'a sha256 in lowercase hex');
 
@@ -46,10 +53,11 @@ export const number =
   };
 
 export const list =
-  (item: Shape, min: number, max: number): Shape =>
+  (item: Shape, min: number, max: number, unique = false): Shape =>
   (value, path) => {
     if (!Array.isArray(value)) return `${at(path)}: a list`;
     if (value.length < min || value.length > max) return `${at(path)}: ${min}–${max} entries`;
+    if (unique && new Set(value).size !== value.length) return `${at(path)}: each entry once`;
     for (let i = 0; i < value.length; i++) {
       const issue = item(value[i], `${path}.${i}`);
       if (issue) return issue;
@@ -72,7 +80,7 @@ export const object =
   (value, path) => {
     if (!isRecord(value)) return `${at(path)}: an object`;
     for (const key of Object.keys(value)) {
-      if (!(key in fields)) return `${path ? `${path}.` : ''}${key}: not a known field`;
+      if (!Object.hasOwn(fields, key)) return `${path ? `${path}.` : ''}${key}: not a known field`;
     }
     for (const [key, shape] of Object.entries(fields)) {
       const inner = path ? `${path}.${key}` : key;
@@ -91,7 +99,7 @@ export const variants =
   (key: string, byValue: Record<string, Shape>): Shape =>
   (value, path) => {
     const which = isRecord(value) ? value[key] : undefined;
-    const shape = typeof which === 'string' ? byValue[which] : undefined;
+    const shape = typeof which === 'string' && Object.hasOwn(byValue, which) ? byValue[which] : undefined;
     if (!shape) return `${path ? `${path}.` : ''}${key}: one of ${Object.keys(byValue).join(', ')}`;
     return shape(value, path);
   };

@@ -101,7 +101,7 @@ export const STAFF_ACTIONS = {
   submit: action({
     shape: object({
       formHash: sha256Hex,
-      themes: list(oneOf(PILOT_THEMES), 1, PILOT_THEMES.length),
+      themes: list(oneOf(PILOT_THEMES), 1, PILOT_THEMES.length, true),
       pdf: object({ sha256: sha256Hex, fileName: text(200, 5), sizeBytes: number(1, Number.MAX_SAFE_INTEGER, true) }),
     }),
     // The form itself was checked by the API against the call and the registration before it was

@@ -54,6 +54,8 @@ export class AesGcmCodec implements PayloadCodec {
       const encoded = temporal.api.common.v1.Payload.encode(payload).finish();
       const compressed = encoded.length > COMPRESS_ABOVE_BYTES;
       const plain = compressed ? deflateRawSync(encoded) : encoded;
+      // The marker is sealed with the data (additional authenticated data): flipping it fails the tag.
+      if (compressed) cipher.setAAD(utf8(DEFLATE_RAW));
       const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
       const metadata: Record<string, Uint8Array> = { encoding: utf8(ENCODING), [KEY_ID]: utf8(this.config.current) };
       if (compressed) metadata[COMPRESSION] = utf8(DEFLATE_RAW);
@@ -68,14 +70,15 @@ export class AesGcmCodec implements PayloadCodec {
       const key = this.keys.get(keyId);
       if (!key) throw new Error(`no codec key "${keyId}" to decode a payload`);
       const data = Buffer.from(payload.data ?? new Uint8Array());
+      const compression = text(payload.metadata?.[COMPRESSION]);
+      if (compression && compression !== DEFLATE_RAW) throw new Error(`unknown payload compression "${compression}"`);
       const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
+      if (compression) decipher.setAAD(utf8(DEFLATE_RAW));
       decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
       const plain = Buffer.concat([
         decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
         decipher.final(),
       ]);
-      const compression = text(payload.metadata?.[COMPRESSION]);
-      if (compression && compression !== DEFLATE_RAW) throw new Error(`unknown payload compression "${compression}"`);
       return temporal.api.common.v1.Payload.decode(compression ? inflateRawSync(plain) : plain);
     });
   }

@@ -49,3 +49,9 @@ test('a payload sealed before compression existed (no marker) still opens', asyn
   const [opened] = await codec.decode([old]);
   expect(defaultPayloadConverter.fromPayload(opened!)).toEqual(state);
 });
+
+test('the compression marker is sealed with the data: a payload whose marker was removed does not open', async () => {
+  const [sealed] = await codec.encode([defaultPayloadConverter.toPayload(state)]);
+  const { compression: _marker, ...metadata } = sealed!.metadata!;
+  await expect(codec.decode([{ ...sealed!, metadata }])).rejects.toThrow();
+});

@@ -302,6 +302,19 @@ describe('input shapes', () => {
     const extension = { which: 'midterm-report', reason: '疫情', actor };
     expect(refusalOfInput({ ...extension, until: '2020-06-10' }, 'extendDueDate')?.detail).toMatch(/^until:/);
     expect(refusalOfInput({ ...extension, until: '2020-06-10T15:59:59.999Z' }, 'extendDueDate')).toBeNull();
+    // Only real instants: the workflow prints every due date it keeps.
+    expect(refusalOfInput({ ...extension, until: '2021-13-01T00:00:00.000Z' }, 'extendDueDate')?.detail).toMatch(
+      /^until:/,
+    );
+  });
+  test('keys of Object.prototype are neither fields nor variants', () => {
+    expect(refusalOfInput({ reason: '退出', actor, constructor: 1 })?.detail).toMatch(/^constructor:/);
+    expect(refusalOfInput({ outcome: 'hasOwnProperty', reason: 'x', actor }, 'decideReview')?.code).toBe(
+      'VALIDATION_FAILED',
+    );
+    // The form's themes, each once.
+    const twice = { ...submission, themes: ['基层组织改革', '基层组织改革'], actor };
+    expect(refusalOfInput(twice, 'submit')?.detail).toMatch(/^themes:/);
   });
 
   /** One input per action as the API sends it: parsed by the full schema, in normal form. */

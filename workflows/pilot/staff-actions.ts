@@ -17,6 +17,7 @@ import {
   type StaffActionName,
 } from '../../domain/staff-actions';
 import type { PilotEffects } from './effects';
+import { CALENDAR_DATE, endOfBeijingDay } from '../../domain/time';
 import { pilotStateQuery, staffUpdates } from './messages';
 import { refusalFailure } from './refusal';
 
@@ -104,10 +105,11 @@ function register<N extends StaffActionName>(name: N, life: PilotEffects, accept
     async (input) => {
       // The input as recorded: the validator refused anything but its normal form, and handlers
       // never parse (they run on replay, where today's rules may be stricter than the ones that
-      // accepted the input). Before patch 'ledger-first-outbox' the API sent only parsed input.
+      // accepted the input).
       const { actor, requestedAt: _requestedAt, ...rest } = input;
       const before = life.mark();
-      await accept[name](rest as unknown as StaffActionInput<N>, {
+      const recorded = life.rules.ledgerFirst ? rest : normalisedAsBefore(rest);
+      await accept[name](recorded as unknown as StaffActionInput<N>, {
         at: life.now(),
         by: actor,
         updateId: currentUpdateInfo()?.id,
@@ -124,4 +126,26 @@ function register<N extends StaffActionName>(name: N, life: PilotEffects, accept
       },
     },
   );
+}
+
+/**
+ * Before patch 'ledger-first-outbox' validators accepted any input that parsed and handlers stored
+ * the parsed form. The API always sent it parsed; for another client's input, what parsing did is
+ * done here without the schemas: strings trimmed, a calendar-date extension moved to 24:00 Beijing
+ * time of that day. (Unknown fields, which parsing dropped, are kept: no guard or step reads them.)
+ */
+function normalisedAsBefore(input: Record<string, unknown>): Record<string, unknown> {
+  const trimmed = (value: unknown): unknown => {
+    if (typeof value === 'string') return value.trim();
+    if (Array.isArray(value)) return value.map(trimmed);
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, trimmed(v)]));
+    }
+    return value;
+  };
+  const result = trimmed(input) as Record<string, unknown>;
+  if (typeof result.until === 'string' && CALENDAR_DATE.test(result.until)) {
+    result.until = endOfBeijingDay(result.until).toISOString();
+  }
+  return result;
 }
