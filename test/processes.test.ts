@@ -12,7 +12,14 @@ import { TEST_CODEC_KEYS } from './support/stack';
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 function run(entry: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(TSX, [entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: tsx runs the entry point in a child of its own, which a failed test's
+  // cleanup must stop too.
+  const child = spawn(TSX, [entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -64,6 +71,12 @@ test('worker and API start from configuration, serve, and exit 0 on SIGTERM', as
     expect(worker.output()).toContain('"msg":"worker stopped"');
     expect(api.output()).toContain('"msg":"api stopped"');
   } finally {
-    for (const { child } of [api, worker]) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const { child } of [api, worker]) {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // The group has exited already.
+      }
+    }
   }
 }, 120_000);
