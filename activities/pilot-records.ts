@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from '../lib/db';
-import type { Actor, PilotState } from '../domain/pilot';
+import { submittedThemes, type Actor, type PilotState } from '../domain/pilot';
 
 export interface PilotStepRecord {
   /** Unique within the pilot: together with the pilot id it makes the write idempotent. */
@@ -74,13 +74,6 @@ export function createPilotRecordActivities(db: Db) {
         ON CONFLICT (pilot_id, step) DO NOTHING`;
     },
   };
-}
-
-/** The form's themes: kept beside its hash since patch 'slim-history', inside the form before. */
-function submittedThemes(state: PilotState): string[] {
-  const submission = state.submission;
-  if (!submission) return [];
-  return 'formHash' in submission ? submission.themes : submission.form.themes;
 }
 
 function closedAt(state: PilotState): Date | null {

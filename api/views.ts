@@ -1,6 +1,6 @@
 import { CallInput, type Call } from '../domain/call';
 import type { ApplicationForm } from '../domain/application-form';
-import type { PilotState, Role } from '../domain/pilot';
+import { submittedThemes, type PilotState, type Role } from '../domain/pilot';
 import { formatBeijing } from '../domain/time';
 
 /** Instants travel as UTC ISO; each view adds the same instants as Beijing wall-clock text. */
@@ -29,8 +29,7 @@ export function pilotView(
 ) {
   const recorded = state.submission;
   const full = recorded && 'formHash' in recorded ? { ...recorded, form } : recorded;
-  const themes = recorded ? ('formHash' in recorded ? recorded.themes : recorded.form.themes) : [];
-  const submission = full && WITHOUT_FORM.includes(role) ? { ...full, form: { themes } } : full;
+  const submission = full && WITHOUT_FORM.includes(role) ? { ...full, form: { themes: submittedThemes(state) } } : full;
   return {
     ...state,
     submission,

@@ -141,6 +141,13 @@ export interface PilotState {
   version: number;
 }
 
+/** The form's themes: kept beside its hash since patch 'slim-history', inside the form before. */
+export function submittedThemes(state: Pick<PilotState, 'submission'>): string[] {
+  const submission = state.submission;
+  if (!submission) return [];
+  return 'formHash' in submission ? submission.themes : submission.form.themes;
+}
+
 /** The state a pilot starts in, at registration (`at`: workflow time, UTC ISO). */
 export function initialPilotState(start: PilotStart, at: string): PilotState {
   const { registration, call } = start;

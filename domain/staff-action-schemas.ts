@@ -4,8 +4,7 @@
  * (`staff-actions.ts`), so zod stays out of its bundle.
  */
 import { type z } from 'zod';
-import type { Refusal, StaffActionInput, StaffActionName } from './staff-actions';
-import { jsonShapeIssue, MAX_JSON_DEPTH } from './json-limits';
+import { jsonShapeRefusal, type Refusal, type StaffActionInput, type StaffActionName } from './staff-actions';
 import {
   ExpertScore,
   Extension,
@@ -51,13 +50,8 @@ export function parseActing<S extends z.ZodType>(
   schema: S,
   input: unknown,
 ): { ok: true; value: Acting<z.output<S>> } | { ok: false; refusal: Refusal } {
-  const shape = jsonShapeIssue(input);
-  if (shape?.kind === 'too-deep') {
-    return { ok: false, refusal: { code: 'JSON_TOO_DEEP', detail: `more than ${MAX_JSON_DEPTH} levels` } };
-  }
-  if (shape?.kind === 'nul') {
-    return { ok: false, refusal: { code: 'VALIDATION_FAILED', detail: 'NUL characters are not allowed' } };
-  }
+  const shapeRefusal = jsonShapeRefusal(input);
+  if (shapeRefusal) return { ok: false, refusal: shapeRefusal };
   const parsed = acting(schema).safeParse(input);
   if (!parsed.success) {
     const where = parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; ');

@@ -345,6 +345,17 @@ export function refusalOf<N extends StaffActionName>(
   return entry.guard(state, call, input, now);
 }
 
+/**
+ * Deep nesting and NUL are refused before anything walks the input (a shape check, zod): a refusal,
+ * not a stack overflow; PostgreSQL cannot store NUL in text.
+ */
+export function jsonShapeRefusal(input: unknown): Refusal | null {
+  const shape = jsonShapeIssue(input);
+  if (shape?.kind === 'too-deep') return refusal('JSON_TOO_DEEP', `more than ${MAX_JSON_DEPTH} levels`);
+  if (shape?.kind === 'nul') return refusal('VALIDATION_FAILED', 'NUL characters are not allowed');
+  return null;
+}
+
 const ACTING = { actor: object({ id: text(100), role: oneOf(ROLES) }), requestedAt: optional(instant) };
 
 /**
@@ -356,13 +367,8 @@ export function checkActing<N extends StaffActionName>(
   name: N,
   input: unknown,
 ): { ok: true; value: Acting<StaffActionInput<N>> } | { ok: false; refusal: Refusal } {
-  const shape = jsonShapeIssue(input);
-  if (shape?.kind === 'too-deep') {
-    return { ok: false, refusal: refusal('JSON_TOO_DEEP', `more than ${MAX_JSON_DEPTH} levels`) };
-  }
-  if (shape?.kind === 'nul') {
-    return { ok: false, refusal: refusal('VALIDATION_FAILED', 'NUL characters are not allowed') };
-  }
+  const shapeRefusal = jsonShapeRefusal(input);
+  if (shapeRefusal) return { ok: false, refusal: shapeRefusal };
   const issue = actingShapes[name](input, '');
   if (issue) return { ok: false, refusal: refusal('VALIDATION_FAILED', issue) };
   return { ok: true, value: input as Acting<StaffActionInput<N>> };
