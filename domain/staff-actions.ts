@@ -29,7 +29,7 @@ import type {
 } from './pilot';
 import { ENDED_PHASES, EXTENDABLE, ROLES, TRANCHES, type PilotState, type Tranche } from './pilot-state';
 import { instant, list, number, object, oneOf, optional, sha256Hex, text, variants, type Shape } from './shapes';
-import { expectedPdfName, PILOT_THEMES, type SubmittedApplication } from './submission';
+import { PILOT_THEMES, pdfNameMatches, type SubmittedApplication } from './submission';
 
 export interface Refusal {
   code: RefusalCode;
@@ -109,7 +109,7 @@ export const STAFF_ACTIONS = {
     guard: (state: PilotState, call: Call, { pdf }: SubmittedApplication, now: number) => {
       if (now >= Date.parse(call.submissionDeadline)) return refusal('SUBMISSION_DEADLINE_PASSED');
       if (state.phase !== 'registered' || state.submission) return refusal('ALREADY_SUBMITTED');
-      if (pdf.fileName.normalize('NFC') !== expectedPdfName(state.applicantUnit.name)) return refusal('PDF_WRONG_NAME');
+      if (!pdfNameMatches(pdf.fileName, state.applicantUnit.name)) return refusal('PDF_WRONG_NAME');
       return null;
     },
     drives: true,

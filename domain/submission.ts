@@ -29,3 +29,17 @@ export interface SubmittedApplication {
 export function expectedPdfName(applicantUnit: string): string {
   return `${applicantUnit.normalize('NFC')}.pdf`;
 }
+
+/**
+ * The unit a PDF's file name names (文件名为"申报单位"): the name in NFC without its ".pdf", whatever
+ * the extension's case; null when the name does not end in .pdf.
+ */
+export function unitOfPdfName(fileName: string): string | null {
+  const name = fileName.normalize('NFC').trim();
+  return /\.pdf$/i.test(name) ? name.slice(0, -4).trim() : null;
+}
+
+/** Whether a PDF's file name is the applicant unit's name (the extension's case does not matter). */
+export function pdfNameMatches(fileName: string, applicantUnit: string): boolean {
+  return unitOfPdfName(fileName) === applicantUnit.normalize('NFC').trim();
+}
