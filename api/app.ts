@@ -13,6 +13,7 @@ import { codecCors, codecRoutes } from './routes/codec';
 import { callRoutes } from './routes/calls';
 import { pilotRoutes } from './routes/pilots';
 import { publicNoticeRoutes } from './routes/public-notice';
+import { unitRoutes } from './routes/units';
 
 /** Rejects once `ms` have passed (the work itself goes on; its result is then ignored). */
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -96,6 +97,7 @@ export function createApp(deps: ApiDeps) {
   callRoutes(routes, deps);
   publicNoticeRoutes(routes, deps);
   pilotRoutes(routes, deps);
+  unitRoutes(routes, deps);
   auditRoutes(routes, deps);
   codecRoutes(routes, deps);
 

@@ -4,6 +4,7 @@
  * Every call has a deadline (`API_TEMPORAL_TIMING`): a request never waits on Temporal longer
  * than that, and one made while Temporal is down gets 503 within about a second.
  */
+import { provinceName } from '../domain/provinces';
 import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
@@ -111,7 +112,7 @@ export class PilotWorkflows {
           workflowId: pilotId,
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           memo: { idempotencyKey },
-          staticSummary: `${registration.pilotUnit.name}（${registration.province}）· ${call.name}`,
+          staticSummary: `${registration.pilotUnit.name}（${provinceName(registration.province)}）· ${call.name}`,
           staticDetails: [
             `**试点 pilot** ${pilotId}`,
             `**试点单位 pilot unit** ${registration.pilotUnit.name}`,

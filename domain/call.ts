@@ -48,6 +48,11 @@ const Email = z.email().max(200);
  * Every one can be compressed to seconds (tests run whole lifecycles in under a minute).
  */
 export const CallTiming = z.object({
+  /**
+   * After the deadline, applications received by it (by their arrival time) may still be keyed in
+   * for this long; the pilot does not expire meanwhile.
+   */
+  entryPeriod: Duration.default('14d'),
   /** 公示期: an objection within it sends the decision back to review. */
   publicNoticePeriod: Duration.default('7d'),
   /** How long staff may leave a submitted application without a panel decision before reminders. */
@@ -88,6 +93,11 @@ export const CallInput = z
     }),
     financeEmail: Email,
     timing: CallTiming.prefault({}),
+    /**
+     * 弄虚作假: a unit with an integrity record is refused at registration in every call; a call may
+     * admit it again once this many whole years have passed since the record (null: never).
+     */
+    integrity: z.object({ readmitAfterYears: z.number().int().min(1).max(50).nullable().default(null) }).prefault({}),
   })
   .refine((c) => c.funding.minFen <= c.funding.maxFen, {
     path: ['funding', 'maxFen'],
@@ -109,6 +119,12 @@ export const SECOND_BATCH_2020: z.input<typeof CallInput> = {
   funding: { minFen: 300_000_00, maxFen: 400_000_00 },
   firstTrancheBasisPoints: 5000,
   period: { start: '2020-07', end: '2021-07' },
-  office: { name: '中国科协改革工作办公室', email: 'reform-office@example.org' },
+  // The contact the notice names (三、联系方式); the mailbox is the deployment's own.
+  office: {
+    name: '中国科协改革工作办公室',
+    email: 'reform-office@example.org',
+    contactName: '梁帅',
+    phone: '010-68572088',
+  },
   financeEmail: 'finance@example.org',
 };

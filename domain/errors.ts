@@ -79,6 +79,38 @@ export const refusals = {
     zh: '文件名须为"申报单位名称.pdf"',
     en: 'The file must be named after the applicant unit: <applicant unit>.pdf',
   },
+  SUBMISSION_LATE: {
+    zh: '申报材料在截止时间之后才收到，逾期不予受理',
+    en: 'The application arrived after the submission deadline; late applications are not accepted',
+  },
+  ENTRY_PERIOD_ENDED: {
+    zh: '申报材料录入期已结束，不能再录入',
+    en: 'The period for keying in applications received on time has ended',
+  },
+  RECEIVED_IN_FUTURE: {
+    zh: '收到时间不能晚于当前时间',
+    en: 'The time of receipt cannot be in the future',
+  },
+  RECEIVED_NOT_FOUND: {
+    zh: '本申报通知的收件箱中没有这封申报邮件',
+    en: "No such received application in this call's inbox",
+  },
+  RECEIVED_ALREADY_ATTACHED: {
+    zh: '这封申报邮件已录入到另一个试点',
+    en: 'This received application is already attached to another pilot',
+  },
+  RECEIVED_WITHOUT_PDF: {
+    zh: '这封邮件没有可用的 PDF 附件',
+    en: 'This message has no usable PDF attachment',
+  },
+  UNIT_INTEGRITY_RECORD: {
+    zh: '该单位有弄虚作假记录，不予登记申报',
+    en: 'This unit has an integrity record (false material) and cannot be registered',
+  },
+  APPLICANT_NOT_PROVINCIAL_ASSOCIATION: {
+    zh: '申报单位应为试点单位所在省份的省级科协（省级试点由本单位申报）',
+    en: "The applicant must be the provincial association of the pilot unit's province (a provincial pilot applies for itself)",
+  },
   PAYLOAD_TOO_LARGE: { zh: '上传内容超过大小限制', en: 'The request or file is too large' },
   UNAUTHENTICATED: { zh: '缺少或无效的访问令牌', en: 'Missing or invalid bearer token' },
   FORBIDDEN: { zh: '当前角色无权执行此操作', en: 'Your role may not do this' },

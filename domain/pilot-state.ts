@@ -17,6 +17,7 @@ import type {
   Submission,
   Verdict,
 } from './pilot';
+import { toMs } from './duration';
 import type { SubmittedApplication } from './submission';
 
 export type { Actor, Role } from './pilot';
@@ -105,19 +106,25 @@ export interface PilotState {
   callName: string;
   phase: PilotPhase;
   pilotUnit: { code: string; name: string };
-  applicantUnit: { name: string };
+  applicantUnit: { name: string; province?: string };
   province: string;
   provincial: boolean;
   registeredAt: string;
   registeredBy: Actor;
   submissionDeadline: string;
+  /**
+   * Until when an application received by the deadline may be keyed in (patch
+   * 'notice-as-written'); null or absent: entry ends at the deadline, as before.
+   */
+  entryUntil?: string | null;
   fundingRangeFen: { min: number; max: number };
   /**
    * The application as received: since patch 'slim-history' the form by its content hash (the
    * form itself is in the database); before it, the whole form.
    */
   submission: ((SubmittedApplication | Submission) & Done) | null;
-  expertScores: (ExpertScore & Done)[];
+  /** `round`: the review round (objections before it) the score belongs to; absent before patch 'notice-as-written'. */
+  expertScores: (ExpertScore & Done & { round?: number })[];
   review: (ReviewDecision & Done) | null;
   objections: (Objection & Done)[];
   publicNotice: { startedAt: string; endsAt: string; objectionsBefore: number } | null;
@@ -148,6 +155,22 @@ export function submittedThemes(state: Pick<PilotState, 'submission'>): string[]
   return 'formHash' in submission ? submission.themes : submission.form.themes;
 }
 
+/**
+ * The end of the entry period. Call snapshots from before it existed carry no `entryPeriod`: their
+ * pilots keep the deadline as the end of entry.
+ */
+export function entryUntilOf(call: Call): string | null {
+  const period = (call.timing as Partial<Call['timing']>).entryPeriod;
+  return period ? new Date(Date.parse(call.submissionDeadline) + toMs(period)).toISOString() : null;
+}
+
+/** The review round an expert score counts in: one round per objection. */
+export function scoresOfCurrentRound(state: Pick<PilotState, 'expertScores' | 'objections'>) {
+  const round = state.objections.length;
+  // Scores recorded before rounds were kept count in every round, as they did then.
+  return state.expertScores.filter((s) => s.round === undefined || s.round === round);
+}
+
 /** The state a pilot starts in, at registration (`at`: workflow time, UTC ISO). */
 export function initialPilotState(start: PilotStart, at: string): PilotState {
   const { registration, call } = start;
@@ -163,6 +186,7 @@ export function initialPilotState(start: PilotStart, at: string): PilotState {
     registeredAt: at,
     registeredBy: start.registeredBy,
     submissionDeadline: call.submissionDeadline,
+    entryUntil: entryUntilOf(call),
     fundingRangeFen: { min: call.funding.minFen, max: call.funding.maxFen },
     submission: null,
     expertScores: [],

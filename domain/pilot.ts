@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ApplicationForm, PilotTheme, SealedPdf } from './application-form';
 import { Deadline, Fen, Slug } from './call';
 import { EXTENDABLE, ROLES, TRANCHES } from './pilot-state';
+import { findProvince } from './provinces';
 
 export * from './pilot-state';
 
@@ -13,6 +14,27 @@ export const Actor = z.object({ id: z.string().min(1).max(100), role: Role });
 export type Actor = z.infer<typeof Actor>;
 
 const UnitName = z.string().trim().min(2).max(100);
+
+/**
+ * A province (省级行政区) given by GB/T 2260 code, official name or short name ("330000", "浙江省",
+ * "浙江"); the code is what is kept, so recusal and the applicant check compare codes.
+ */
+export const ProvinceCode = z
+  .string()
+  .trim()
+  .min(2)
+  .max(20)
+  .transform((text, ctx) => {
+    const province = findProvince(text);
+    if (!province) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a provincial-level division: GB/T 2260 code (330000), name (浙江省) or short name (浙江)',
+      });
+      return z.NEVER;
+    }
+    return province.code;
+  });
 const Reason = z.string().trim().min(1).max(2000);
 const Reference = z.string().trim().min(1).max(300);
 
@@ -27,9 +49,13 @@ export const PilotRegistration = z.object({
   callId: Slug,
   /** 试点单位, the unit that carries out the pilot; its code names the workflow. */
   pilotUnit: z.object({ code: Slug, name: UnitName }),
-  /** 申报单位, the provincial association that applies on the pilot unit's behalf. */
-  applicantUnit: z.object({ name: UnitName }),
-  province: z.string().trim().min(2).max(20),
+  /**
+   * 申报单位, the provincial association that applies on the pilot unit's behalf; its province, when
+   * given, must be the pilot's.
+   */
+  applicantUnit: z.object({ name: UnitName, province: ProvinceCode.optional() }),
+  /** The pilot unit's province, kept as its GB/T 2260 code. */
+  province: ProvinceCode,
   /** A provincial pilot is carried out by the applicant unit itself. */
   provincial: z.boolean().default(false),
   contacts: z.array(Contact).min(1).max(5),
@@ -55,11 +81,21 @@ export const SubmittedApplication = z.object({
   formHash: z.string().regex(/^[0-9a-f]{64}$/),
   themes: z.array(PilotTheme).min(1).max(5),
   pdf: SealedPdf,
+  receivedAt: z.iso
+    .datetime({ offset: true })
+    .transform((instant) => new Date(instant).toISOString())
+    .optional(),
+  receipt: z
+    .discriminatedUnion('via', [
+      z.object({ via: z.literal('email'), receivedId: z.string().trim().min(1).max(200) }),
+      z.object({ via: z.literal('other') }),
+    ])
+    .optional(),
 });
 
 /** One expert's score; an expert from the applicant's own province is refused (回避). */
 export const ExpertScore = z.object({
-  expert: z.object({ id: z.string().trim().min(1).max(100), province: z.string().trim().min(2).max(20) }),
+  expert: z.object({ id: z.string().trim().min(1).max(100), province: ProvinceCode }),
   score: z.number().min(0).max(100),
   comment: z.string().trim().min(1).max(2000),
 });

@@ -27,9 +27,19 @@ import type {
   Verdict,
   Withdrawal,
 } from './pilot';
-import { ENDED_PHASES, EXTENDABLE, ROLES, TRANCHES, type PilotState, type Tranche } from './pilot-state';
+import {
+  ENDED_PHASES,
+  EXTENDABLE,
+  ROLES,
+  scoresOfCurrentRound,
+  TRANCHES,
+  type PilotState,
+  type Tranche,
+} from './pilot-state';
+import { provinceKey, provinceName } from './provinces';
 import { instant, list, number, object, oneOf, optional, sha256Hex, text, variants, type Shape } from './shapes';
 import { PILOT_THEMES, pdfNameMatches, type SubmittedApplication } from './submission';
+import { formatBeijing } from './time';
 
 export interface Refusal {
   code: RefusalCode;
@@ -103,11 +113,30 @@ export const STAFF_ACTIONS = {
       formHash: sha256Hex,
       themes: list(oneOf(PILOT_THEMES), 1, PILOT_THEMES.length, true),
       pdf: object({ sha256: sha256Hex, fileName: text(200, 5), sizeBytes: number(1, Number.MAX_SAFE_INTEGER, true) }),
+      receivedAt: optional(instant),
+      receipt: optional(
+        variants('via', {
+          email: object({ via: oneOf(['email']), receivedId: text(200) }),
+          other: object({ via: oneOf(['other']) }),
+        }),
+      ),
     }),
     // The form itself was checked by the API against the call and the registration before it was
     // stored under its hash (formIssuesAgainst).
-    guard: (state: PilotState, call: Call, { pdf }: SubmittedApplication, now: number) => {
-      if (now >= Date.parse(call.submissionDeadline)) return refusal('SUBMISSION_DEADLINE_PASSED');
+    guard: (state: PilotState, call: Call, { pdf, receivedAt }: SubmittedApplication, now: number) => {
+      // 逾期不予受理 is judged on when the application arrived; entry may follow within the entry
+      // period (pilots started before it existed: entry ends at the deadline).
+      const arrived = receivedAt === undefined ? now : Date.parse(receivedAt);
+      if (arrived > now) return refusal('RECEIVED_IN_FUTURE');
+      if (arrived >= Date.parse(call.submissionDeadline)) {
+        return refusal('SUBMISSION_LATE', `收到时间 received ${formatBeijing(new Date(arrived))}`);
+      }
+      const entryEnds = state.entryUntil ?? call.submissionDeadline;
+      if (now >= Date.parse(entryEnds)) {
+        return state.entryUntil
+          ? refusal('ENTRY_PERIOD_ENDED', formatBeijing(entryEnds))
+          : refusal('SUBMISSION_DEADLINE_PASSED');
+      }
       if (state.phase !== 'registered' || state.submission) return refusal('ALREADY_SUBMITTED');
       if (!pdfNameMatches(pdf.fileName, state.applicantUnit.name)) return refusal('PDF_WRONG_NAME');
       return null;
@@ -130,10 +159,12 @@ export const STAFF_ACTIONS = {
     guard: (state: PilotState, _call: Call, score: ExpertScore) => {
       if (state.phase === 'registered') return refusal('NOT_YET_SUBMITTED');
       if (!reviewOpen(state)) return refusal('ALREADY_DECIDED');
-      // 回避: an expert from the applicant's own province does not score it.
-      if (score.expert.province === state.province)
-        return refusal('EXPERT_CONFLICT_OF_INTEREST', score.expert.province);
-      if (state.expertScores.some((s) => s.expert.id === score.expert.id)) return refusal('EXPERT_ALREADY_SCORED');
+      // 回避: an expert from the applicant's own province does not score it, however the province
+      // is written (code, official or short name).
+      if (provinceKey(score.expert.province) === provinceKey(state.province))
+        return refusal('EXPERT_CONFLICT_OF_INTEREST', provinceName(score.expert.province));
+      if (scoresOfCurrentRound(state).some((s) => s.expert.id === score.expert.id))
+        return refusal('EXPERT_ALREADY_SCORED');
       return null;
     },
     drives: false,
@@ -152,8 +183,10 @@ export const STAFF_ACTIONS = {
     guard: (state: PilotState, call: Call, decision: ReviewDecision) => {
       if (state.phase === 'registered') return refusal('NOT_YET_SUBMITTED');
       if (!reviewOpen(state) || state.review) return refusal('ALREADY_DECIDED');
-      if (state.expertScores.length < call.review.minExpertScores) {
-        return refusal('NOT_ENOUGH_EXPERT_SCORES', `${state.expertScores.length}/${call.review.minExpertScores}`);
+      // After an objection the experts review again: only this round's scores count.
+      const scores = scoresOfCurrentRound(state).length;
+      if (scores < call.review.minExpertScores) {
+        return refusal('NOT_ENOUGH_EXPERT_SCORES', `${scores}/${call.review.minExpertScores}`);
       }
       if (
         decision.outcome === 'approved' &&
@@ -340,7 +373,13 @@ export function refusalOf<N extends StaffActionName>(
 ): Refusal | null {
   const entry = staffAction(name);
   if (ENDED_PHASES.includes(state.phase) && !entry.afterEnd) {
-    return refusal(state.phase === 'expired' ? 'SUBMISSION_DEADLINE_PASSED' : 'PILOT_ENDED');
+    // An expired pilot's submission is refused for the rule it broke: late arrival, or entry too late.
+    if (state.phase === 'expired') {
+      const why = name === 'submit' ? entry.guard(state, call, input, now) : null;
+      const told = ['SUBMISSION_LATE', 'ENTRY_PERIOD_ENDED', 'RECEIVED_IN_FUTURE'] as const;
+      return why && (told as readonly string[]).includes(why.code) ? why : refusal('SUBMISSION_DEADLINE_PASSED');
+    }
+    return refusal('PILOT_ENDED');
   }
   return entry.guard(state, call, input, now);
 }

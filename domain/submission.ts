@@ -16,6 +16,13 @@ export const PILOT_THEMES = [
 ] as const;
 export type PilotThemeName = (typeof PILOT_THEMES)[number];
 
+/**
+ * How the sealed application reached the office: by e-mail to the call's mailbox (the received
+ * message is kept in `received_application`), or handed in another way and keyed in by staff.
+ */
+export type Receipt = { via: 'email'; receivedId: string } | { via: 'other' };
+export const RECEIPT_KINDS = ['email', 'other'] as const;
+
 /** The submission as the workflow receives and keeps it (patch 'slim-history'). */
 export interface SubmittedApplication {
   /** sha256 (hex) of the form's JSON as the API stored it in `application_forms`. */
@@ -23,6 +30,13 @@ export interface SubmittedApplication {
   /** The form's themes, which the pilot list filters by. */
   themes: PilotThemeName[];
   pdf: SealedPdf;
+  /**
+   * When the application arrived (UTC ISO): the mail server's INTERNALDATE, or the time staff
+   * state for one handed in another way. Lateness (逾期不予受理) is judged on it, not on the time
+   * of entry. Absent in histories from before patch 'notice-as-written': then entry time counted.
+   */
+  receivedAt?: string;
+  receipt?: Receipt;
 }
 
 /** The file must be named after the applicant unit: `<申报单位>.pdf`, compared in NFC. */

@@ -53,9 +53,9 @@ test('search-attribute filters return exactly the expected pilots', async () => 
   const other = await registerPilot(stack, callB, undefined, '江苏');
 
   await expectFound(`PilotCallId = '${callA}'`, [zj, js, withheld]);
-  await expectFound(`PilotCallId = '${callA}' AND PilotProvince = '江苏'`, [js, withheld]);
+  await expectFound(`PilotCallId = '${callA}' AND PilotProvince = '320000'`, [js, withheld]);
   await expectFound(
-    `PilotProvince = '江苏' AND PilotPhase = 'in_progress' AND PilotCallId IN ('${callA}', '${callB}')`,
+    `PilotProvince = '320000' AND PilotPhase = 'in_progress' AND PilotCallId IN ('${callA}', '${callB}')`,
     [js],
   );
   await expectFound(`PilotCallId = '${callA}' AND PilotTailWithheld = true`, [withheld]);
@@ -68,7 +68,7 @@ test('search-attribute filters return exactly the expected pilots', async () => 
 
   const description = await stack.client.workflow.getHandle(js).describe();
   expect(await description.staticSummary()).toBe(
-    `${js.split('.')[1]} 市科协（江苏）· 测试申报通知 ${callA} (test call)`,
+    `${js.split('.')[1]} 市科协（江苏省）· 测试申报通知 ${callA} (test call)`,
   );
   expect(description.typedSearchAttributes.get({ name: 'PilotPhase', type: 'KEYWORD' } as never)).toBe('in_progress');
 });

@@ -182,9 +182,9 @@ test('submitting after the deadline is refused with a clear error and changes no
   expect(late.status).toBe(422);
   expect(late.contentType).toMatch(/application\/problem\+json/);
   expect(late.body).toMatchObject({
-    code: 'SUBMISSION_DEADLINE_PASSED',
-    message: '申报截止时间已过，逾期不予受理',
-    messageEn: expect.stringMatching(/late submissions are not accepted/),
+    code: 'SUBMISSION_LATE',
+    message: '申报材料在截止时间之后才收到，逾期不予受理',
+    messageEn: expect.stringMatching(/late applications are not accepted/),
   });
 
   const after = await readHistory(stack.client, pilotId);

@@ -83,9 +83,23 @@ describe('submit', () => {
   test('allowed once, before the deadline, with the registered units and the right PDF name', () => {
     expect(check('submit', pilot(), submission)).toBeNull();
   });
-  test('refused after the deadline (24:00 Beijing time of the deadline day)', () => {
-    expect(check('submit', pilot(), submission, Date.parse('2020-06-10T16:00:00Z'))).toBe('SUBMISSION_DEADLINE_PASSED');
+  test('refused when it arrived after the deadline (24:00 Beijing time of the deadline day)', () => {
+    const arrived = (receivedAt: string) => ({ ...submission, receivedAt });
+    const entered = Date.parse('2020-06-12T02:00:00Z');
+    expect(check('submit', pilot(), submission, Date.parse('2020-06-10T16:00:00Z'))).toBe('SUBMISSION_LATE');
     expect(check('submit', pilot(), submission, Date.parse('2020-06-10T15:59:59Z'))).toBeNull();
+    // Judged by arrival: on time at 23:59:59 Beijing, keyed in two days later within the entry period.
+    expect(check('submit', pilot(), arrived('2020-06-10T15:59:59.000Z'), entered)).toBeNull();
+    expect(check('submit', pilot(), arrived('2020-06-10T16:00:00.000Z'), entered)).toBe('SUBMISSION_LATE');
+    expect(check('submit', pilot(), arrived('2020-06-12T03:00:00.000Z'), entered)).toBe('RECEIVED_IN_FUTURE');
+    // The entry period (14 days by default) ends; pilots started before it existed end entry at the deadline.
+    expect(check('submit', pilot(), arrived('2020-06-10T15:59:59.000Z'), Date.parse('2020-06-24T16:00:00Z'))).toBe(
+      'ENTRY_PERIOD_ENDED',
+    );
+    const before = pilot('registered', (s) => {
+      s.entryUntil = null;
+    });
+    expect(check('submit', before, arrived('2020-06-10T15:59:59.000Z'), entered)).toBe('SUBMISSION_DEADLINE_PASSED');
   });
   test('refused when already submitted', () => {
     expect(check('submit', pilot('submitted'), submission)).toBe('ALREADY_SUBMITTED');
@@ -106,6 +120,7 @@ describe('submit', () => {
   });
   test('refused when the PDF is not named after the applicant unit', () => {
     expect(check('submit', pilot(), { ...submission, pdf: { ...pdf, fileName: '申报书.pdf' } })).toBe('PDF_WRONG_NAME');
+    expect(check('submit', pilot(), { ...submission, pdf: { ...pdf, fileName: `${APPLICANT_UNIT}.PDF` } })).toBeNull();
   });
 });
 
@@ -118,13 +133,30 @@ describe('recordExpertScore', () => {
     expect(check('recordExpertScore', pilot('registered'), score())).toBe('NOT_YET_SUBMITTED');
     expect(check('recordExpertScore', pilot('public_notice'), score())).toBe('ALREADY_DECIDED');
   });
-  test('an expert from the pilot’s province recuses (回避)', () => {
+  test('an expert from the pilot’s province recuses (回避), the province compared by its code', () => {
     expect(check('recordExpertScore', pilot('submitted'), score('浙江'))).toBe('EXPERT_CONFLICT_OF_INTEREST');
+    const coded = (s: PilotState) => {
+      s.province = '330000';
+    };
+    for (const province of ['浙江', '浙江省', '330000']) {
+      expect(check('recordExpertScore', pilot('submitted'), score(province))).toBe('EXPERT_CONFLICT_OF_INTEREST');
+      expect(check('recordExpertScore', pilot('submitted', coded), score(province))).toBe(
+        'EXPERT_CONFLICT_OF_INTEREST',
+      );
+    }
+    expect(check('recordExpertScore', pilot('submitted', coded), score('320000'))).toBeNull();
   });
-  test('an expert scores once', () => {
+  test('an expert scores once per review round', () => {
     expect(check('recordExpertScore', pilot('under_review', scored(1)), score('江苏', 'e0'))).toBe(
       'EXPERT_ALREADY_SCORED',
     );
+    // After an objection (a new round), the scores of the earlier round no longer count.
+    const newRound = (s: PilotState) => {
+      s.expertScores.push({ ...score('江苏', 'e0'), ...done, round: 0 });
+      s.objections.push({ reason: '异议', ...done });
+    };
+    expect(check('recordExpertScore', pilot('under_review', newRound), score('江苏', 'e0'))).toBeNull();
+    expect(check('decideReview', pilot('under_review', newRound), approve())).toBe('NOT_ENOUGH_EXPERT_SCORES');
   });
 });
 
@@ -320,7 +352,7 @@ describe('input shapes', () => {
   /** One input per action as the API sends it: parsed by the full schema, in normal form. */
   const EXAMPLES: { [N in StaffActionName]: StaffActionInput<N>[] } = {
     submit: [submission],
-    recordExpertScore: [score(), { ...score(), score: 87.5 }],
+    recordExpertScore: [score('320000'), { ...score('320000'), score: 87.5 }],
     decideReview: [approve(), { outcome: 'rejected', reason: '不符合条件' }],
     raiseObjection: [{ reason: '材料不实' }],
     confirmTranche: [{ tranche: 'first', reference: 'BANK-1' }],

@@ -2,8 +2,10 @@ import type { RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { ApplicationForm, expectedPdfName, formIssuesAgainst } from '../../domain/application-form';
+import { pdfNameMatches } from '../../domain/submission';
 import { CallInput, Slug } from '../../domain/call';
 import {
+  entryUntilOf,
   PILOT_PHASES,
   PilotRegistration,
   pilotIdOf,
@@ -20,6 +22,7 @@ import {
   type StaffActionName,
 } from '../../domain/staff-actions';
 import { storeApplicationForm, submittedForm } from '../application-forms';
+import { checkApplicant, checkIntegrity } from '../registration-rules';
 import type { ApiDeps } from '../deps';
 import { PilotWorkflows, type Acted } from '../pilot-workflows';
 import { fieldProblems, Problem } from '../problem';
@@ -33,6 +36,20 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
+/** The multipart fields beside the PDF: the form's JSON and, for an application handed in, its arrival. */
+const SubmissionFields = z.object({
+  form: z.string().optional(),
+  receivedAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+/** The arrival time staff state (never in the future), or now. */
+function statedArrival(stated: string | undefined): string {
+  const now = Date.now();
+  if (stated === undefined) return new Date(now).toISOString();
+  // A minute's grace for clocks that differ between the office's machines and this server.
+  if (Date.parse(stated) > now + 60_000) throw new Problem('RECEIVED_IN_FUTURE', stated);
+  return new Date(Math.min(Date.parse(stated), now)).toISOString();
+}
 const Publicity = z.object({ note: z.string().trim().min(1).max(2000) });
 const PDF_MAGIC = Buffer.from('%PDF-');
 const ACCEPTED_MESSAGE = {
@@ -120,12 +137,13 @@ export function pilotRoutes(
       write: true,
     },
     async (req, res) => {
-      const registration = parseBody(PilotRegistration, req.body);
+      const registration = checkApplicant(parseBody(PilotRegistration, req.body));
       const pilotId = pilotIdOf(registration.callId, registration.pilotUnit.code);
       const callRow = await db.call.findUnique({ where: { id: registration.callId } });
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
       const call = CallInput.parse(callRow.config);
-      if (Date.now() >= Date.parse(call.submissionDeadline)) {
+      // Applications that arrived by the deadline may be registered and keyed in during the entry period.
+      if (Date.now() >= Date.parse(entryUntilOf(call) ?? call.submissionDeadline)) {
         // A repeat of a registration that was answered before the deadline still gets its pilot.
         const repeated = await pilots.registeredWithKey(pilotId, req.idempotencyKey);
         if (repeated) {
@@ -137,6 +155,7 @@ export function pilotRoutes(
         }
         throw new Problem('REGISTRATION_CLOSED');
       }
+      await checkIntegrity(db, call, registration);
       const state = await pilots.register({ pilotId, registration, call, registeredBy: req.actor }, req.idempotencyKey);
       res
         .status(201)
@@ -191,7 +210,7 @@ export function pilotRoutes(
   // The application form with its sealed PDF, as multipart/form-data: a "form" JSON field and a "pdf" file.
   const upload = multer({
     storage: multer.memoryStorage(),
-    limits: { fileSize: pdfMaxBytes, files: 1, fields: 1, fieldSize: 1024 * 1024, parts: 2 },
+    limits: { fileSize: pdfMaxBytes, files: 1, fields: 3, fieldSize: 1024 * 1024, parts: 4 },
     defParamCharset: 'utf8',
   } as multer.Options).single('pdf');
   const receiveUpload: RequestHandler = (req, res, next) => {
@@ -213,9 +232,10 @@ export function pilotRoutes(
     { ...endpointOf('submit'), multipart: { jsonField: 'form', schema: ApplicationForm, fileField: 'pdf' } },
     receiveUpload,
     async (req, res) => {
+      const fields = parseBody(SubmissionFields, req.body ?? {});
       let json: unknown;
       try {
-        json = JSON.parse(String((req.body as { form?: unknown } | undefined)?.form ?? ''));
+        json = JSON.parse(fields.form ?? '');
       } catch {
         throw new Problem('VALIDATION_FAILED', undefined, [
           { path: 'form', code: 'invalid_json', message: 'the "form" field must be JSON' },
@@ -260,15 +280,25 @@ export function pilotRoutes(
       if (!file) throw new Problem('PDF_REQUIRED');
       if (!file.buffer.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) throw new Problem('PDF_NOT_PDF');
       const fileName = file.originalname.normalize('NFC');
-      const expected = expectedPdfName(parsed.data.basic.applicantUnit);
-      if (fileName !== expected) throw new Problem('PDF_WRONG_NAME', `expected ${expected}`);
+      if (!pdfNameMatches(fileName, parsed.data.basic.applicantUnit)) {
+        throw new Problem('PDF_WRONG_NAME', `expected ${expectedPdfName(parsed.data.basic.applicantUnit)}`);
+      }
+      // Handed in another way than the call's mailbox: staff state when it arrived (default: now).
+      const receivedAt = statedArrival(fields.receivedAt);
       const { sha256, sizeBytes } = await store.put(file.buffer);
       // Stored before the workflow hears of it: the workflow keeps only the hash.
       const formHash = await storeApplicationForm(db, parsed.data);
       const acted = await pilots.act(
         pilotId,
         'submit',
-        { formHash, themes: parsed.data.themes, pdf: { sha256, fileName, sizeBytes }, actor: req.actor },
+        {
+          formHash,
+          themes: parsed.data.themes,
+          pdf: { sha256, fileName, sizeBytes },
+          receivedAt,
+          receipt: { via: 'other' },
+          actor: req.actor,
+        },
         req.idempotencyKey,
       );
       await answerActed(res, pilotId, acted, req.actor.role);

@@ -1,7 +1,7 @@
 /** Drives pilots through the HTTP API to the point a test starts from. */
 import type { PilotState } from '../../domain/pilot';
 import { call, compressedCall, registration, uniqueId, type RequestOptions, type Stack } from './stack';
-import { submitApplication } from './application';
+import { APPLICANT_UNIT, pdfBytes, submissionBody, submitApplication, validForm } from './application';
 
 export type PilotView = PilotState & { beijingTime: Record<string, string> };
 
@@ -105,7 +105,23 @@ export const FINAL_REPORT = {
 
 /** Submits a complete valid application with its PDF; must succeed. */
 export async function submit(stack: Stack, pilotId: string, options?: RequestOptions): Promise<PilotView> {
-  const answer = await submitApplication(stack, pilotId, options);
+  // The registered applicant unit names the form and the PDF (a pilot of another province applies
+  // through that province's association).
+  const { applicantUnit } = await live(stack, pilotId);
+  const answer =
+    applicantUnit.name === APPLICANT_UNIT
+      ? await submitApplication(stack, pilotId, options)
+      : await call(
+          stack,
+          'POST',
+          `/pilots/${pilotId}/submission`,
+          submissionBody(
+            validForm(`${pilotId.split('.')[1]} 市科协`, applicantUnit.name),
+            pdfBytes(pilotId),
+            `${applicantUnit.name}.pdf`,
+          ),
+          options,
+        );
   if (answer.status !== 200) throw new Error(`submission: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body as unknown as PilotView;
 }

@@ -2,6 +2,7 @@
  * The product's own worker and API, started in the test process against the run's real Temporal
  * server and PostgreSQL database, on a task queue of the test file's own.
  */
+import { provinceName } from '../../domain/provinces';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -242,6 +243,8 @@ export function compressedCall(id: string, secondsFromNow: number, timing: Recor
     office: { name: '中国科协改革工作办公室', email: 'office@reform.test' },
     financeEmail: 'finance@reform.test',
     timing: {
+      // Entry after the deadline of applications that arrived on time: compressed like the rest.
+      entryPeriod: '1s',
       publicNoticePeriod: '1s',
       reviewWithin: '1h',
       midtermReportDueAfter: '1h',
@@ -263,7 +266,8 @@ export function registration(callId: string, unitCode: string, province = '浙�
   return {
     callId,
     pilotUnit: { code: unitCode, name: `${unitCode} 市科协` },
-    applicantUnit: { name: '浙江省科学技术协会' },
+    // The provincial association of the pilot unit's province applies (申报单位).
+    applicantUnit: { name: `${provinceName(province)}科学技术协会` },
     province,
     contacts: [
       { name: '王主任', email: `head-${unitCode}@pilot.test` },

@@ -41,6 +41,11 @@ export interface Rules {
    * stay out of history) and the form is kept by its hash.
    */
   slim: boolean;
+  /**
+   * The notice as written (patch 'notice-as-written'): lateness judged by arrival, an entry period
+   * after the deadline, and a new review round, with its own expert scores, after an objection.
+   */
+  asWritten: boolean;
 }
 
 export class PilotEffects extends Settling {

@@ -30,7 +30,9 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     auditable: patched('search-attributes-and-summaries'),
     ledgerFirst: patched('ledger-first-outbox'),
     slim: patched('slim-history'),
+    asWritten: patched('notice-as-written'),
   });
+  if (!life.rules.asWritten) state.entryUntil = null;
   const { record, wait, after, now } = bind(life);
   registerStaffActions(life);
 
@@ -38,7 +40,9 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
     await record('registered', start.registeredBy);
 
     // 1. Submission of the sealed application by the deadline; late ones are not accepted (逾期不予受理).
-    const submitted = await wait({
+    //    Lateness is judged on arrival (the staff action's guard): an application that arrived by the
+    //    deadline may be keyed in until the entry period ends, and the pilot waits for it.
+    let submitted = await wait({
       step: 'submission',
       done: () => state.submission !== null,
       due: () => call.submissionDeadline,
@@ -46,6 +50,17 @@ export async function pilot(start: PilotStart): Promise<PilotState> {
       expiresAtDue: true,
       to: pilotContacts,
     });
+    if (submitted === 'expired' && state.entryUntil) {
+      submitted = await wait({
+        step: 'submission',
+        key: 'submission-entry',
+        done: () => state.submission !== null,
+        due: () => state.entryUntil!,
+        reminders: { before: [], overdueEvery: null },
+        expiresAtDue: true,
+        to: office,
+      });
+    }
     if (submitted === 'expired') {
       state.phase = 'expired';
       await record('expired');

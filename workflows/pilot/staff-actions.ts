@@ -31,7 +31,10 @@ function acceptors(life: PilotEffects): Accept {
       state.submission = { ...submission, ...done };
     },
     recordExpertScore: async (score, done) => {
-      state.expertScores.push({ ...score, ...done });
+      // Since patch 'notice-as-written' a score belongs to its review round (objections before it).
+      state.expertScores.push(
+        life.rules.asWritten ? { ...score, ...done, round: state.objections.length } : { ...score, ...done },
+      );
       state.phase = 'under_review';
       await life.record(`expert-score:${score.expert.id}:${state.objections.length}`, done, score.comment);
     },
