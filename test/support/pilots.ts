@@ -103,22 +103,36 @@ export const FINAL_REPORT = {
   institutionalInnovations: ['科技志愿服务积分制度'],
 };
 
+/** The application handed in another way: staff state when it arrived. */
+function withArrival(body: FormData, receivedAt: string | undefined): FormData {
+  if (receivedAt) body.append('receivedAt', receivedAt);
+  return body;
+}
+
 /** Submits a complete valid application with its PDF; must succeed. */
-export async function submit(stack: Stack, pilotId: string, options?: RequestOptions): Promise<PilotView> {
+export async function submit(
+  stack: Stack,
+  pilotId: string,
+  options?: RequestOptions,
+  receivedAt?: string,
+): Promise<PilotView> {
   // The registered applicant unit names the form and the PDF (a pilot of another province applies
   // through that province's association).
   const { applicantUnit } = await live(stack, pilotId);
   const answer =
-    applicantUnit.name === APPLICANT_UNIT
+    applicantUnit.name === APPLICANT_UNIT && receivedAt === undefined
       ? await submitApplication(stack, pilotId, options)
       : await call(
           stack,
           'POST',
           `/pilots/${pilotId}/submission`,
-          submissionBody(
-            validForm(`${pilotId.split('.')[1]} 市科协`, applicantUnit.name),
-            pdfBytes(pilotId),
-            `${applicantUnit.name}.pdf`,
+          withArrival(
+            submissionBody(
+              validForm(`${pilotId.split('.')[1]} 市科协`, applicantUnit.name),
+              pdfBytes(pilotId),
+              `${applicantUnit.name}.pdf`,
+            ),
+            receivedAt,
           ),
           options,
         );

@@ -22,8 +22,11 @@ import type { Stack } from './stack';
  * g2: with them, and with payloads encrypted by the test codec keys.
  * g3: money under faults (patched('ledger-first-outbox')): ledger before state, notices queued in
  *     the ledger's transaction, void and reclaim, open instructions announced at an early end.
+ * g4: slim histories (patched('slim-history')).
+ * g5: the notice as written (patched('notice-as-written')): arrival times, the entry period after
+ *     the deadline, review rounds after an objection.
  */
-export const FIXTURE_GENERATION = 'g4';
+export const FIXTURE_GENERATION = 'g5';
 
 type Scenario = (stack: Stack) => Promise<string>;
 
@@ -65,6 +68,12 @@ export const scenarios: Record<string, Scenario> = {
     const callId = await openCall(stack, { publicNoticePeriod: '3s' });
     const pilotId = await approvedPilot(stack, callId);
     await act(stack, pilotId, 'objections', { reason: '异议' });
+    // From g5 on, the new review round needs its own scores.
+    await act(stack, pilotId, 'expert-scores', {
+      expert: { id: 'expert-1', province: '江苏' },
+      score: 85,
+      comment: '复核',
+    });
     await act(stack, pilotId, 'review-decision', { outcome: 'approved', amountFen: 300_000_00, reason: '复核通过' });
     await waitForPhase(stack, pilotId, 'in_progress');
     await act(stack, pilotId, 'withdrawal', { reason: '主动退出' });
@@ -103,6 +112,17 @@ export const scenarios: Record<string, Scenario> = {
     const callId = await openCall(stack);
     const pilotId = await registerPilot(stack, callId);
     await submit(stack, pilotId);
+    await act(stack, pilotId, 'expert-scores', { expert: { id: 'e1', province: '江苏' }, score: 50, comment: '一般' });
+    await act(stack, pilotId, 'review-decision', { outcome: 'rejected', reason: '方案不具体' });
+    return pilotId;
+  },
+  // g5: received by e-mail at 23:59 on the deadline day, keyed in after the deadline within the entry period.
+  'entered-after-deadline': async (stack) => {
+    const callId = await openCall(stack, { entryPeriod: '30s' }, 2);
+    const pilotId = await registerPilot(stack, callId);
+    const { submissionDeadline } = await live(stack, pilotId);
+    await new Promise((r) => setTimeout(r, Date.parse(submissionDeadline) - Date.now() + 300));
+    await submit(stack, pilotId, undefined, new Date(Date.parse(submissionDeadline) - 60_000).toISOString());
     await act(stack, pilotId, 'expert-scores', { expert: { id: 'e1', province: '江苏' }, score: 50, comment: '一般' });
     await act(stack, pilotId, 'review-decision', { outcome: 'rejected', reason: '方案不具体' });
     return pilotId;
