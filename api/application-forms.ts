@@ -4,7 +4,7 @@
  * pilot's view puts the form back.
  */
 import { createHash } from 'node:crypto';
-import type { ApplicationForm } from '../domain/application-form';
+import type { ApplicationForm, StoredApplicationForm } from '../domain/application-form';
 import type { PilotState } from '../domain/pilot';
 import type { Prisma } from '../generated/prisma/client';
 import type { Db } from '../lib/db';
@@ -21,12 +21,13 @@ export async function storeApplicationForm(db: Db, form: ApplicationForm): Promi
 }
 
 /** The form a pilot's submission refers to, when it refers to one by hash. */
-export async function submittedForm(db: Db, state: PilotState): Promise<ApplicationForm | null> {
+export async function submittedForm(db: Db, state: PilotState): Promise<StoredApplicationForm | null> {
   const submission = state.submission;
   if (!submission || !('formHash' in submission)) return null;
   const row = await db.applicationForm.findUnique({ where: { sha256: submission.formHash } });
   if (!row) return null;
-  const form = row.form as unknown as ApplicationForm;
+  // Either version (formVersionOf tells them apart); both name the units in the same places.
+  const form = row.form as unknown as StoredApplicationForm;
   // Forms are stored by content, not by pilot: a hash sent by another client than the API shows
   // nothing unless the form names this pilot's units.
   const same = (a: string, b: string) => a.normalize('NFC') === b.normalize('NFC');

@@ -26,11 +26,13 @@ export function openApiDocument(endpoints: readonly Endpoint[]) {
       : e.multipart
         ? {
             content: {
+              // The JSON part with its whole schema, so the docs show every box and its prompt.
               'multipart/form-data': {
                 schema: z.object({
-                  [e.multipart.jsonField]: z.string().describe(`JSON: ${e.multipart.jsonField}`),
+                  [e.multipart.jsonField]: e.multipart.schema.describe(`JSON: ${e.multipart.jsonField}`),
                   [e.multipart.fileField]: z.string().describe('binary'),
                 }),
+                encoding: { [e.multipart.jsonField]: { contentType: 'application/json' } },
               },
             },
           }

@@ -1,5 +1,5 @@
 import { CallInput, type Call } from '../domain/call';
-import type { ApplicationForm } from '../domain/application-form';
+import type { StoredApplicationForm } from '../domain/application-form';
 import { submittedThemes, type PilotState, type Role } from '../domain/pilot';
 import { formatBeijing } from '../domain/time';
 
@@ -25,7 +25,7 @@ export function pilotView(
   uiUrl: string,
   namespace: string,
   role: Role,
-  form: ApplicationForm | null = null,
+  form: StoredApplicationForm | null = null,
 ) {
   const recorded = state.submission;
   const full = recorded && 'formHash' in recorded ? { ...recorded, form } : recorded;

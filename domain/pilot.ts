@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ApplicationForm, PilotTheme, SealedPdf } from './application-form';
+import { ApplicationFormV1, PilotTheme, SealedPdf } from './application-form';
 import { Deadline, Fen, Slug } from './call';
 import { EXTENDABLE, ROLES, TRANCHES } from './pilot-state';
 import { findProvince } from './provinces';
@@ -69,8 +69,11 @@ export function pilotIdOf(callId: string, pilotUnitCode: string): string {
 
 // ---- Staff actions, one schema each --------------------------------------------------------
 
-/** The complete application form with the sealed PDF's fingerprint (the bytes stay in storage). */
-export const Submission = z.object({ form: ApplicationForm, pdf: SealedPdf });
+/**
+ * The complete application form with the sealed PDF's fingerprint (the bytes stay in storage), as
+ * submissions before patch 'slim-history' carried it: those histories hold version-1 forms.
+ */
+export const Submission = z.object({ form: ApplicationFormV1, pdf: SealedPdf });
 export type Submission = z.infer<typeof Submission>;
 
 /**

@@ -18,6 +18,19 @@ export function endOfBeijingDay(date: string): Date {
   return new Date(start + DAY_MS);
 }
 
+/** Whether "YYYY-MM-DD" names a day the calendar has (2020-02-29 does, 2020-02-31 does not). */
+export function isCalendarDate(date: string): boolean {
+  if (!CALENDAR_DATE.test(date)) return false;
+  // Date.UTC rolls 02-31 over into March; a real day survives the round trip.
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d)).toISOString().slice(0, 10) === date;
+}
+
+/** The Beijing calendar date ("YYYY-MM-DD") on which an instant falls. */
+export function beijingDateOf(instant: Date): string {
+  return new Date(instant.getTime() + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
+}
+
 /** "2020-06-10 24:00" style wall-clock text in Beijing time, for people (e-mails, pages). */
 export function formatBeijing(instant: Date | string): string {
   const ms = typeof instant === 'string' ? Date.parse(instant) : instant.getTime();

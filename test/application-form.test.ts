@@ -4,19 +4,57 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationForm, formIssuesAgainst } from '../domain/application-form';
+import { z } from 'zod';
+import {
+  ApplicationForm,
+  ApplicationFormV1,
+  formIssuesAgainst,
+  formVersionOf,
+  isFormV2,
+  pdfNameMatches,
+  type Opinion,
+} from '../domain/application-form';
+import { parsePhone } from '../domain/phone';
 import { APPLICANT_UNIT, pdfBytes, submissionBody, validForm } from './support/application';
 import { quietHistory, readHistory } from './support/history';
 import { openCall, registerPilot } from './support/pilots';
 import { call, registration, startStack, uniqueId, type Stack } from './support/stack';
 
-type Mutation = (form: ReturnType<typeof validForm>) => void;
+type Form = ReturnType<typeof validForm>;
+type Mutation = (form: Form) => void;
+/** Lets a test write what a client may send but the output type does not allow. */
+type Loose<T> = { -readonly [K in keyof T]: T[K] extends object ? Loose<T[K]> | unknown : unknown };
 
-function issuesOf(mutate: Mutation) {
+function parse(mutate: Mutation) {
   const form = validForm('杭州市科协');
   mutate(form);
-  const parsed = ApplicationForm.safeParse(form);
+  return ApplicationForm.safeParse(form);
+}
+
+function issuesOf(mutate: Mutation) {
+  const parsed = parse(mutate);
   return parsed.success ? [] : parsed.error.issues.map((i) => [i.path.join('.'), i.code]);
+}
+
+/** The messages a clerk reads, by field path. */
+function messagesOf(mutate: Mutation) {
+  const parsed = parse(mutate);
+  return parsed.success ? [] : parsed.error.issues.map((i) => [i.path.join('.'), i.message]);
+}
+
+function accepted(mutate: Mutation): Form {
+  const parsed = parse(mutate);
+  if (!parsed.success) throw new Error(JSON.stringify(parsed.error.issues));
+  return parsed.data;
+}
+
+const CALL = { period: { start: '2020-07', end: '2021-07' } };
+const REGISTERED = { pilotUnitName: '杭州市科协', applicantUnitName: APPLICANT_UNIT, provincial: false };
+/** 2020-06-08 10:00 Beijing time. */
+const RECEIVED = new Date('2020-06-08T02:00:00Z');
+
+function againstIssues(mutate: Mutation, submittedAt = RECEIVED) {
+  return formIssuesAgainst(accepted(mutate), CALL, REGISTERED, submittedAt).map((i) => [i.path, i.code]);
 }
 
 describe('the form schema', () => {
@@ -28,19 +66,27 @@ describe('the form schema', () => {
         f.basic.applicantHead.fax = '/';
       }),
     ).toEqual([]);
+    expect(
+      formIssuesAgainst(
+        accepted(() => undefined),
+        CALL,
+        REGISTERED,
+        RECEIVED,
+      ),
+    ).toEqual([]);
   });
 
   test.each<[string, Mutation, string, string]>([
-    ['mobile', (f) => (f.basic.applicantHead.mobile = '1380013800'), 'basic.applicantHead.mobile', 'invalid_format'],
-    ['mobile prefix', (f) => (f.basic.pilotHead.mobile = '12800138000'), 'basic.pilotHead.mobile', 'invalid_format'],
-    ['office phone', (f) => (f.basic.pilotHead.officePhone = '8765'), 'basic.pilotHead.officePhone', 'invalid_format'],
-    ['fax', (f) => (f.basic.applicantHead.fax = ''), 'basic.applicantHead.fax', 'invalid_format'],
+    ['mobile', (f) => (f.basic.applicantHead.mobile = '1380013800'), 'basic.applicantHead.mobile', 'custom'],
+    ['mobile prefix', (f) => (f.basic.pilotHead.mobile = '12800138000'), 'basic.pilotHead.mobile', 'custom'],
+    ['office phone', (f) => (f.basic.pilotHead.officePhone = '8765'), 'basic.pilotHead.officePhone', 'custom'],
+    ['fax', (f) => (f.basic.applicantHead.fax = ''), 'basic.applicantHead.fax', 'too_small'],
     ['e-mail', (f) => (f.basic.applicantHead.email = 'wang@'), 'basic.applicantHead.email', 'invalid_format'],
     ['postcode', (f) => (f.basic.applicantHead.postcode = '31001'), 'basic.applicantHead.postcode', 'invalid_format'],
     ['year-month', (f) => (f.basic.period.start = '2020-13'), 'basic.period.start', 'invalid_format'],
     ['period order', (f) => (f.basic.period.end = '2020-06'), 'basic.period.end', 'custom'],
     ['birth year-month', (f) => (f.lead.birth = '1975/03'), 'lead.birth', 'invalid_format'],
-    ['empty box', (f) => (f.content.purpose = '  '), 'content.purpose', 'too_small'],
+    ['empty box', (f) => (f.content = '  '), 'content', 'too_small'],
     ['empty plan', (f) => (f.plan.publicityPlan = ''), 'plan.publicityPlan', 'too_small'],
     [
       'seal',
@@ -80,16 +126,320 @@ describe('the form schema', () => {
     const form = validForm('杭州市科协');
     form.basic.period = { start: '2020-05', end: '2021-08' };
     const registered = { pilotUnitName: '宁波市科协', applicantUnitName: APPLICANT_UNIT, provincial: false };
-    expect(
-      formIssuesAgainst(form, { period: { start: '2020-07', end: '2021-07' } }, registered).map((i) => [
-        i.path,
-        i.code,
-      ]),
-    ).toEqual([
+    expect(formIssuesAgainst(form, CALL, registered, RECEIVED).map((i) => [i.path, i.code])).toEqual([
       ['basic.period.start', 'out_of_call_period'],
       ['basic.period.end', 'out_of_call_period'],
       ['basic.pilotUnit', 'not_registered_unit'],
     ]);
+  });
+});
+
+describe('试点内容 is one box', () => {
+  test('one text holds purpose, significance, content and foundation', () => {
+    expect(accepted((f) => (f.content = '目的、意义、内容、当前工作基础，写在一栏。')).content).toBe(
+      '目的、意义、内容、当前工作基础，写在一栏。',
+    );
+  });
+  test('the four fields of version 1 are no longer the box', () => {
+    expect(
+      issuesOf(
+        (f) =>
+          ((f as Loose<Form>).content = { purpose: '目的', significance: '意义', content: '内容', foundation: '基础' }),
+      ),
+    ).toEqual([['content', 'invalid_type']]);
+  });
+  test('the printed prompts are the box’s description (the API docs show them)', () => {
+    const content = z.toJSONSchema(ApplicationForm, { io: 'input' }).properties?.content;
+    expect(content).toMatchObject({ description: expect.stringContaining('含目的、意义、内容，当前工作基础等') });
+  });
+});
+
+describe('the opinions are choices: recommend and accurate', () => {
+  test('an opinion that recommends and confirms the form is accepted', () => {
+    const form = accepted(() => undefined);
+    expect(form.basic.applicantOpinion).toMatchObject({ recommend: true, accurate: true, sealed: true });
+  });
+  test.each<[string, Mutation, string, string]>([
+    [
+      'the applicant unit does not recommend',
+      (f) => (f.basic.applicantOpinion.recommend = false),
+      'basic.applicantOpinion.recommend',
+      '申报单位不同意推荐，不能申报 / the applicant unit does not recommend the pilot',
+    ],
+    [
+      'the applicant unit does not confirm the content',
+      (f) => (f.basic.applicantOpinion.accurate = false),
+      'basic.applicantOpinion.accurate',
+      '申报单位未确认申报书所填内容准确，不能申报 / the applicant unit does not confirm that the form is accurate',
+    ],
+    [
+      'the pilot unit does not recommend',
+      (f) => ((f.basic.pilotUnitOpinion as Opinion).recommend = false),
+      'basic.pilotUnitOpinion.recommend',
+      '试点单位不同意推荐，不能申报 / the pilot unit does not recommend the pilot',
+    ],
+    [
+      'the pilot unit does not confirm the content',
+      (f) => ((f.basic.pilotUnitOpinion as Opinion).accurate = false),
+      'basic.pilotUnitOpinion.accurate',
+      '试点单位未确认申报书所填内容准确，不能申报 / the pilot unit does not confirm that the form is accurate',
+    ],
+  ])('%s: refused', (_rule, mutate, path, message) => {
+    expect(messagesOf(mutate)).toEqual([[path, message]]);
+  });
+  test('the choice must be made: a missing choice is refused', () => {
+    expect(issuesOf((f) => delete (f.basic.applicantOpinion as Partial<Opinion>).recommend)).toEqual([
+      ['basic.applicantOpinion.recommend', 'invalid_type'],
+    ]);
+  });
+});
+
+describe('the cover’s year and month (封面 年 月)', () => {
+  test('accepted up to the month the application is received', () => {
+    expect(againstIssues((f) => (f.cover.date = '2020-06'))).toEqual([]);
+    expect(againstIssues((f) => (f.cover.date = '2020-05'))).toEqual([]);
+  });
+  test('required, a real year-month, not after the month received', () => {
+    expect(issuesOf((f) => delete (f as Partial<Form>).cover)).toEqual([['cover', 'invalid_type']]);
+    expect(issuesOf((f) => (f.cover.date = '2020-13'))).toEqual([['cover.date', 'invalid_format']]);
+    expect(againstIssues((f) => (f.cover.date = '2020-07'))).toEqual([['cover.date', 'after_submission']]);
+  });
+});
+
+describe('"/" in every box, full-width too', () => {
+  test('"／" is kept as "/"', () => {
+    const form = accepted((f) => {
+      f.basic.highlights = '／';
+      f.plan.publicityPlan = ' ／ ';
+      f.basic.applicantHead.fax = '／';
+      f.lead.title = '／';
+    });
+    expect([form.basic.highlights, form.plan.publicityPlan, form.basic.applicantHead.fax, form.lead.title]).toEqual([
+      '/',
+      '/',
+      '/',
+      '/',
+    ]);
+  });
+  test('a provincial pilot’s own-opinion box may be "/" or "／" or left out', () => {
+    const provincial = (opinion: unknown) => (f: Form) => {
+      f.basic.provincial = true;
+      f.basic.pilotUnit = f.basic.applicantUnit;
+      (f.basic as Loose<Form['basic']>).pilotUnitOpinion = opinion;
+    };
+    expect(accepted(provincial('/')).basic.pilotUnitOpinion).toBe('/');
+    expect(accepted(provincial('／')).basic.pilotUnitOpinion).toBe('/');
+    expect(accepted(provincial(undefined)).basic.pilotUnitOpinion).toBeUndefined();
+    expect(
+      messagesOf(provincial({ ...validForm('x').basic.applicantOpinion, signer: '王建国' })).map(([path]) => path),
+    ).toEqual(['basic.pilotUnitOpinion']);
+  });
+  test('a pilot that is not provincial cannot put "/" for the pilot unit’s opinion', () => {
+    expect(messagesOf((f) => ((f.basic as Loose<Form['basic']>).pilotUnitOpinion = '/'))).toEqual([
+      [
+        'basic.pilotUnitOpinion',
+        '试点单位意见必填（仅省级试点填"/"） / the pilot unit’s opinion is required ("/" only for a provincial pilot)',
+      ],
+    ]);
+  });
+  test('a head without mobile, e-mail or fax writes "/", but not for both telephones', () => {
+    expect(
+      issuesOf((f) => {
+        f.basic.pilotHead.mobile = '/';
+        f.basic.pilotHead.email = '／';
+        f.basic.pilotHead.fax = '/';
+      }),
+    ).toEqual([]);
+    expect(
+      issuesOf((f) => {
+        f.basic.pilotHead.mobile = '/';
+        f.basic.pilotHead.officePhone = '/';
+      }),
+    ).toEqual([['basic.pilotHead.officePhone', 'custom']]);
+  });
+  test('names, units and addresses need real content, not "/"', () => {
+    expect(
+      messagesOf((f) => {
+        f.basic.applicantHead.name = '/';
+        f.basic.pilotHead.address = '／';
+        f.team[0]!.name = '/';
+      }),
+    ).toEqual([
+      ['basic.applicantHead.name', '此栏须填写实际内容，不能填"/" / this box needs real content, not "/"'],
+      ['basic.pilotHead.address', '此栏须填写实际内容，不能填"/" / this box needs real content, not "/"'],
+      ['team.0.name', '此栏须填写实际内容，不能填"/" / this box needs real content, not "/"'],
+    ]);
+  });
+});
+
+describe('telephone boxes take the usual Chinese forms', () => {
+  test.each([
+    '(010)68572088',
+    '（010）68572088',
+    '010 68572088',
+    '010-68572088',
+    '010-68572088-123',
+    '0571-8888888-12',
+    '0571 8765 4321',
+    '010-68572088 转 123',
+    '400-810-8888',
+    '800 810 8888',
+    '+86-10-68572088',
+    '+86 10 6857 2088',
+    '0086 571 87654321',
+    '68572088',
+  ])('office phone and fax %s: accepted', (phone) => {
+    expect(
+      issuesOf((f) => {
+        f.basic.applicantHead.officePhone = phone;
+        f.basic.applicantHead.fax = phone;
+      }),
+    ).toEqual([]);
+  });
+  test.each([
+    '13800138000',
+    '138 0013 8000',
+    '138-0013-8000',
+    '+86 138 0013 8000',
+    '+8613800138000',
+    '１３８００１３８０００',
+  ])('mobile %s: accepted', (mobile) => {
+    expect(issuesOf((f) => (f.basic.applicantHead.mobile = mobile))).toEqual([]);
+  });
+  test.each([
+    '12345',
+    '010-ABCDEFGH',
+    'tel 68572088',
+    '010-68572088-1234567',
+    '0106857208812345678',
+    '+1 212 555 0100',
+    '010-(6857)-2088-(1)',
+  ])('office phone %s: refused', (phone) => {
+    expect(messagesOf((f) => (f.basic.applicantHead.officePhone = phone))).toEqual([
+      ['basic.applicantHead.officePhone', expect.stringContaining('电话号码')],
+    ]);
+  });
+  test.each(['12345', '010-68572088', '138001380001', '13800138000-12', '+86 12800138000'])(
+    'mobile %s: refused',
+    (mobile) => {
+      expect(messagesOf((f) => (f.basic.applicantHead.mobile = mobile))).toEqual([
+        ['basic.applicantHead.mobile', expect.stringContaining('手机号码')],
+      ]);
+    },
+  );
+  test('what was written stays readable, made half-width', () => {
+    const form = accepted((f) => {
+      f.basic.applicantHead.officePhone = '（０１０）６８５７２０８８';
+      f.basic.applicantHead.mobile = '+86  138 0013 8000';
+    });
+    expect([form.basic.applicantHead.officePhone, form.basic.applicantHead.mobile]).toEqual([
+      '(010)68572088',
+      '+86 138 0013 8000',
+    ]);
+  });
+  test('parsePhone reads the number and its extension', () => {
+    expect(parsePhone('010-68572088-123')).toEqual({ kind: 'landline', national: '01068572088', extension: '123' });
+    expect(parsePhone('400-810-8888')).toEqual({ kind: 'service', national: '4008108888', extension: null });
+    expect(parsePhone('+86-10-68572088')).toEqual({ kind: 'landline', national: '01068572088', extension: null });
+    expect(parsePhone('+86 138 0013 8000')).toEqual({ kind: 'mobile', national: '13800138000', extension: null });
+    expect(parsePhone('12345')).toBeNull();
+  });
+});
+
+describe('dates are real days, not after the application was received', () => {
+  test('real dates up to the day received (Beijing time) are accepted', () => {
+    expect(issuesOf((f) => (f.basic.applicantOpinion.date = '2020-02-29'))).toEqual([]);
+    // Received 2020-06-08 23:30 UTC, already 06-09 in Beijing: an opinion dated 06-09 is not in the future.
+    expect(
+      againstIssues((f) => (f.basic.applicantOpinion.date = '2020-06-09'), new Date('2020-06-08T23:30:00Z')),
+    ).toEqual([]);
+    expect(againstIssues((f) => (f.basic.applicantOpinion.date = '2020-06-08'))).toEqual([]);
+  });
+  test('a day the calendar does not have is refused', () => {
+    expect(messagesOf((f) => (f.basic.applicantOpinion.date = '2020-02-31'))).toEqual([
+      ['basic.applicantOpinion.date', '日期不存在 / not a real calendar date'],
+    ]);
+    expect(issuesOf((f) => ((f.basic.pilotUnitOpinion as Opinion).date = '2021-02-29'))).toEqual([
+      ['basic.pilotUnitOpinion.date', 'custom'],
+    ]);
+  });
+  test('dates after the day received are refused, with the day named', () => {
+    expect(againstIssues((f) => (f.basic.applicantOpinion.date = '2099-01-01'))).toEqual([
+      ['basic.applicantOpinion.date', 'after_submission'],
+    ]);
+    expect(againstIssues((f) => ((f.basic.pilotUnitOpinion as Opinion).date = '2020-06-09'))).toEqual([
+      ['basic.pilotUnitOpinion.date', 'after_submission'],
+    ]);
+    const [issue] = formIssuesAgainst(
+      accepted((f) => (f.basic.applicantOpinion.date = '2099-01-01')),
+      CALL,
+      REGISTERED,
+      RECEIVED,
+    );
+    expect(issue!.message).toBe(
+      '不能晚于收到申报书的日期 2020-06-08（北京时间） / not after 2020-06-08, when the application was received (Beijing time)',
+    );
+  });
+  test('a birth year-month in the future is refused, the past accepted', () => {
+    expect(againstIssues((f) => (f.lead.birth = '2020-06'))).toEqual([]);
+    expect(
+      againstIssues((f) => {
+        f.lead.birth = '2099-01';
+        f.team[0]!.birth = '2020-07';
+      }),
+    ).toEqual([
+      ['lead.birth', 'after_submission'],
+      ['team.0.birth', 'after_submission'],
+    ]);
+  });
+});
+
+describe('versions: version 1 stays readable, version 2 is the form as printed', () => {
+  /** A form as version 1 accepted it (and as older histories and the database hold it). */
+  function v1Form() {
+    const { formVersion: _version, cover: _cover, content: _content, ...v2 } = validForm('杭州市科协');
+    const opinion = { text: '同意推荐。', signer: '王建国', sealed: true, date: '2020-06-05' };
+    return {
+      ...v2,
+      basic: { ...v2.basic, applicantOpinion: opinion, pilotUnitOpinion: { ...opinion, signer: '李红梅' } },
+      content: { purpose: '目的', significance: '意义', content: '内容', foundation: '基础' },
+    };
+  }
+
+  test('ApplicationFormV1 reads a version-1 form as before, and tells nothing of version 2', () => {
+    expect(ApplicationFormV1.safeParse(v1Form()).success).toBe(true);
+    expect(ApplicationFormV1.parse(v1Form())).not.toHaveProperty('formVersion');
+  });
+  test('input without formVersion is version 2, and the output says 2', () => {
+    const { formVersion: _version, ...withoutVersion } = validForm('杭州市科协');
+    const parsed = ApplicationForm.parse(withoutVersion);
+    expect(parsed.formVersion).toBe(2);
+    expect(formVersionOf(parsed)).toBe(2);
+    expect(formVersionOf(JSON.parse(JSON.stringify(parsed)))).toBe(2);
+  });
+  test('another formVersion, or a version-1 form, is refused by the version-2 schema', () => {
+    expect(issuesOf((f) => ((f as Loose<Form>).formVersion = 1))).toEqual([['formVersion', 'invalid_value']]);
+    expect(ApplicationForm.safeParse(v1Form()).success).toBe(false);
+  });
+  test('formVersionOf tells stored forms apart', () => {
+    const v1 = ApplicationFormV1.parse(v1Form());
+    expect(formVersionOf(v1)).toBe(1);
+    expect(isFormV2(v1)).toBe(false);
+    expect(isFormV2(accepted(() => undefined))).toBe(true);
+    expect([formVersionOf(null), formVersionOf('form'), formVersionOf([]), formVersionOf({ formVersion: 3 })]).toEqual([
+      null,
+      null,
+      null,
+      null,
+    ]);
+  });
+});
+
+describe('the PDF’s name', () => {
+  test('the extension’s case does not matter, the unit’s name does', () => {
+    expect(pdfNameMatches(`${APPLICANT_UNIT}.PDF`, APPLICANT_UNIT)).toBe(true);
+    expect(pdfNameMatches(`${APPLICANT_UNIT}.Pdf`, APPLICANT_UNIT)).toBe(true);
+    expect(pdfNameMatches('申报书.pdf', APPLICANT_UNIT)).toBe(false);
   });
 });
 

@@ -113,8 +113,9 @@ describe('submit', () => {
   });
   test('a form naming other units than the registration has issues (the API refuses it before the workflow)', () => {
     const registered = { pilotUnitName: '杭州市科协', applicantUnitName: APPLICANT_UNIT, provincial: false };
-    expect(formIssuesAgainst(validForm('杭州市科协'), call, registered)).toEqual([]);
-    expect(formIssuesAgainst(validForm('宁波市科协'), call, registered).map((i) => i.path)).toEqual([
+    const received = new Date('2020-06-08T02:00:00Z');
+    expect(formIssuesAgainst(validForm('杭州市科协'), call, registered, received)).toEqual([]);
+    expect(formIssuesAgainst(validForm('宁波市科协'), call, registered, received).map((i) => i.path)).toEqual([
       'basic.pilotUnit',
     ]);
   });

@@ -269,7 +269,7 @@ export function pilotRoutes(
           }));
       const callRow = await db.call.findUnique({ where: { id: registered.callId } });
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
-      const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), registered);
+      const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), registered, new Date());
       if (issues.length)
         throw new Problem(
           'VALIDATION_FAILED',

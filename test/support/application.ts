@@ -15,14 +15,19 @@ const contact = (name: string, mobile: string) => ({
 });
 
 const opinion = (signer: string) => ({
+  recommend: true,
+  accurate: true,
   text: '同意推荐，申报内容属实。',
   signer,
   sealed: true as const,
   date: '2020-06-05',
 });
 
+/** A version-2 form as printed; its dates lie before any submission a test makes. */
 export function validForm(pilotUnitName: string, applicantUnit = APPLICANT_UNIT): ApplicationForm {
   return {
+    formVersion: 2,
+    cover: { date: '2020-06' },
     basic: {
       pilotUnit: pilotUnitName,
       applicantUnit,
@@ -37,12 +42,9 @@ export function validForm(pilotUnitName: string, applicantUnit = APPLICANT_UNIT)
       progress: '已完成“三长制”全覆盖。',
       highlights: '/',
     },
-    content: {
-      purpose: '探索党建带群建的基层组织改革路径。',
-      significance: '为全国地市级科协提供可复制经验。',
-      content: '推进“三长制”，建设科技志愿服务队伍。',
-      foundation: '已有 300 名科技志愿者。',
-    },
+    content:
+      '目的：探索党建带群建的基层组织改革路径。意义：为全国地市级科协提供可复制经验。' +
+      '内容：推进“三长制”，建设科技志愿服务队伍。当前工作基础：已有 300 名科技志愿者。',
     plan: {
       workPlan: '2020年7月启动，2021年7月总结。',
       expectedOutcomes: '形成制度创新成果 3 项、典型案例 5 个、试点报告 1 份。',
