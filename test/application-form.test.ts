@@ -514,7 +514,7 @@ describe('submission over HTTP with the sealed PDF', () => {
 
   test('the file name is compared after Unicode normalisation', async () => {
     const unit = uniqueId('unit');
-    const applicant = 'Société 科协'; // é as one code point (NFC)
+    const applicant = '浙江省科协 Société'; // é as one code point (NFC)
     const registered = await call<{ pilotId: string }>(stack, 'POST', '/pilots', {
       ...registration(callId, unit),
       applicantUnit: { name: applicant },

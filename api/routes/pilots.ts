@@ -269,7 +269,10 @@ export function pilotRoutes(
           }));
       const callRow = await db.call.findUnique({ where: { id: registered.callId } });
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
-      const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), registered, new Date());
+      // Handed in another way than the call's mailbox: staff state when it arrived (default: now).
+      // The form's dates are judged against that day.
+      const receivedAt = statedArrival(fields.receivedAt);
+      const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), registered, new Date(receivedAt));
       if (issues.length)
         throw new Problem(
           'VALIDATION_FAILED',
@@ -283,8 +286,6 @@ export function pilotRoutes(
       if (!pdfNameMatches(fileName, parsed.data.basic.applicantUnit)) {
         throw new Problem('PDF_WRONG_NAME', `expected ${expectedPdfName(parsed.data.basic.applicantUnit)}`);
       }
-      // Handed in another way than the call's mailbox: staff state when it arrived (default: now).
-      const receivedAt = statedArrival(fields.receivedAt);
       const { sha256, sizeBytes } = await store.put(file.buffer);
       // Stored before the workflow hears of it: the workflow keeps only the hash.
       const formHash = await storeApplicationForm(db, parsed.data);
