@@ -67,6 +67,13 @@ test('each write of a pilot’s whole life, repeated with its key, is applied on
     pilotId,
   );
   await twice(`${p}/objections`, () => ({ reason: '有异议' }), {}, pilotId);
+  // The objection opens a new review round, which needs its own scores.
+  await twice(
+    `${p}/expert-scores`,
+    () => ({ expert: { id: 'e1', province: '江苏' }, score: 85, comment: '复核' }),
+    {},
+    pilotId,
+  );
   await twice(
     `${p}/review-decision`,
     () => ({ outcome: 'approved', amountFen: 340_000_00, reason: '复核通过' }),

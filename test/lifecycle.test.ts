@@ -173,6 +173,18 @@ test('an objection during the public notice sends the decision back to review; t
   expect(objected).toMatchObject({ phase: 'under_review', review: null, objections: [{ reason: expect.any(String) }] });
   expect(await ledgerOf(stack, pilotId)).toEqual([]);
 
+  // A new review round: the earlier round's scores do not decide it.
+  const unscored = await call(stack, 'POST', `/pilots/${pilotId}/review-decision`, {
+    outcome: 'approved',
+    amountFen: 320_000_00,
+    reason: '复核后通过',
+  });
+  expect(unscored.body).toMatchObject({ code: 'NOT_ENOUGH_EXPERT_SCORES', detail: '0/1' });
+  await act(stack, pilotId, 'expert-scores', {
+    expert: { id: 'expert-1', province: '江苏' },
+    score: 88,
+    comment: '复核',
+  });
   const again = await act(stack, pilotId, 'review-decision', {
     outcome: 'approved',
     amountFen: 320_000_00,
