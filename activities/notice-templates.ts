@@ -1,10 +1,14 @@
 /**
  * The e-mails the product sends: Chinese first, with the English gist, naming the pilot, the step,
- * the date and what to do.
+ * the date and what to do, and ending with whom to contact at the programme office.
  */
+import type { Call } from '../domain/call';
 import { formatYuan } from '../domain/money';
 import type { Notice, NoticeContent } from '../domain/notice';
-import { formatBeijing } from '../domain/time';
+import { beijingWallClock, formatBeijing } from '../domain/time';
+
+/** The office's contact as the call names it (联系单位, 联系人, 电话, 电子信箱). */
+export type OfficeContact = Call['office'];
 
 type ReminderStep = Extract<NoticeContent, { template: 'reminder' }>['step'];
 
@@ -74,9 +78,30 @@ const STEPS: Record<ReminderStep, { zh: string; en: string; todoZh: string; todo
 
 const TRANCHE = { first: { zh: '第一批经费（50%）', en: 'first tranche' }, tail: { zh: '尾款', en: 'tail tranche' } };
 
-export function renderNotice(notice: Notice): { subject: string; text: string } {
+/**
+ * The foot of every message: the office's contact, a line for each part the call gives (a missing
+ * contact person or phone leaves its line out). Without the call (not found) only the signature.
+ */
+export function contactFoot(office: OfficeContact | null): string {
+  const lines = office
+    ? [
+        ['联系单位 Office', office.name],
+        ['联系人 Contact person', office.contactName],
+        ['电话 Phone', office.phone],
+        ['电子信箱 E-mail', office.email],
+      ]
+        .filter((line): line is [string, string] => Boolean(line[1]))
+        .map(([label, value]) => `${label}: ${value}\n`)
+        .join('')
+    : '';
+  const signature = office?.name ?? '中国科协改革工作办公室 / Reform Office of CAST';
+  return `\n${lines ? `联系方式 Contact\n${lines}\n` : ''}—— ${signature}（系统自动发送 / sent automatically）\n`;
+}
+
+/** Subject and text of a notice; `office` is the contact of the pilot's call (null if unknown). */
+export function renderNotice(notice: Notice, office: OfficeContact | null): { subject: string; text: string } {
   const head = `试点 Pilot: ${notice.pilotName}（${notice.pilotId}）\n申报通知 Call: ${notice.callName}\n`;
-  const foot = '\n—— 中国科协改革工作办公室 / Reform Office of CAST（系统自动发送 / sent automatically）\n';
+  const foot = contactFoot(office);
   const { content } = notice;
   switch (content.template) {
     case 'reminder': {
@@ -86,7 +111,7 @@ export function renderNotice(notice: Notice): { subject: string; text: string } 
       return {
         subject: overdue
           ? `【已逾期】${step.zh}：${notice.pilotName} / Overdue: ${step.en}`
-          : `【提醒】${step.zh}截止 ${due.slice(0, 16)}：${notice.pilotName} / Reminder: ${step.en} due`,
+          : `【提醒】${step.zh}截止 ${beijingWallClock(content.dueAt)}：${notice.pilotName} / Reminder: ${step.en} due`,
         text:
           head +
           `事项 Step: ${step.zh} / ${step.en}\n期限 Due: ${due}\n` +

@@ -30,6 +30,10 @@ function pilotRow(state: PilotState) {
     decidedAt: state.review ? new Date(state.review.at) : null,
     // The time of the acceptance that closed it (结项), whatever is written later.
     closedAt: closedAt(state),
+    // 公示 of the current review round: set on approval, null again once an objection sends the
+    // decision back to review (the public list shows only pilots that have these).
+    publicNoticeStartedAt: state.publicNotice ? new Date(state.publicNotice.startedAt) : null,
+    publicNoticeEndsAt: state.publicNotice ? new Date(state.publicNotice.endsAt) : null,
     stateVersion: state.version,
   };
 }
@@ -52,16 +56,20 @@ export function createPilotRecordActivities(db: Db) {
         WITH upsert AS (
           INSERT INTO pilot (id, call_id, pilot_unit_code, pilot_unit_name, applicant_unit_name, province,
             provincial, phase, themes, approved_amount_fen, registered_at, submitted_at, decided_at, closed_at,
-            tail_withheld, state_version, updated_at)
+            public_notice_started_at, public_notice_ends_at, tail_withheld, state_version, updated_at)
           VALUES (${state.pilotId}, ${row.callId}, ${row.pilotUnitCode}, ${row.pilotUnitName},
             ${row.applicantUnitName}, ${row.province}, ${row.provincial}, ${row.phase}, ${row.themes}::text[],
             ${row.approvedAmountFen}::int, ${at(row.registeredAt)}::timestamptz AT TIME ZONE 'UTC',
             ${at(row.submittedAt)}::timestamptz AT TIME ZONE 'UTC', ${at(row.decidedAt)}::timestamptz AT TIME ZONE 'UTC',
-            ${at(row.closedAt)}::timestamptz AT TIME ZONE 'UTC', ${row.tailWithheld}, ${row.stateVersion}::int,
+            ${at(row.closedAt)}::timestamptz AT TIME ZONE 'UTC',
+            ${at(row.publicNoticeStartedAt)}::timestamptz AT TIME ZONE 'UTC',
+            ${at(row.publicNoticeEndsAt)}::timestamptz AT TIME ZONE 'UTC', ${row.tailWithheld}, ${row.stateVersion}::int,
             now() AT TIME ZONE 'UTC')
           ON CONFLICT (id) DO UPDATE SET
             phase = EXCLUDED.phase, themes = EXCLUDED.themes, approved_amount_fen = EXCLUDED.approved_amount_fen,
             submitted_at = EXCLUDED.submitted_at, decided_at = EXCLUDED.decided_at, closed_at = EXCLUDED.closed_at,
+            public_notice_started_at = EXCLUDED.public_notice_started_at,
+            public_notice_ends_at = EXCLUDED.public_notice_ends_at,
             tail_withheld = EXCLUDED.tail_withheld, state_version = EXCLUDED.state_version,
             updated_at = EXCLUDED.updated_at
           WHERE pilot.state_version < EXCLUDED.state_version

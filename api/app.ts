@@ -14,6 +14,7 @@ import { callRoutes } from './routes/calls';
 import { pilotRoutes } from './routes/pilots';
 import { publicNoticeRoutes } from './routes/public-notice';
 import { unitRoutes } from './routes/units';
+import { rateLimit } from './rate-limit';
 
 /** Rejects once `ms` have passed (the work itself goes on; its result is then ignored). */
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -61,7 +62,11 @@ export function createApp(deps: ApiDeps) {
     );
   });
 
-  const routes = new ApiRoutes(express.Router(), authenticator(deps.tokens));
+  const routes = new ApiRoutes(
+    express.Router(),
+    authenticator(deps.tokens),
+    rateLimit({ perMinute: deps.publicRateLimitPerMinute }),
+  );
   routes.add(
     { method: 'get', path: '/health/live', roles: 'public', summary: '存活检查 / Liveness', tag: 'health' },
     (_req, res) => {

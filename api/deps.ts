@@ -23,4 +23,9 @@ export interface ApiDeps {
   updateResultMs?: number;
   /** When set, `GET /metrics` needs it as a bearer token (METRICS_TOKEN); unset, it is open. */
   metricsToken?: string;
+  /**
+   * Requests per minute each client address may make to the public endpoints (the 公示 list and
+   * page; PUBLIC_RATE_LIMIT_PER_MINUTE, default 120); 0 turns the limit off.
+   */
+  publicRateLimitPerMinute: number;
 }

@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     codec,
     codecCorsOrigins: config.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()),
     metricsToken: config.METRICS_TOKEN,
+    publicRateLimitPerMinute: config.PUBLIC_RATE_LIMIT_PER_MINUTE,
   });
   if (!config.METRICS_TOKEN && !['127.0.0.1', '::1', 'localhost'].includes(config.API_HOST)) {
     log.warn({ host: config.API_HOST }, 'GET /metrics is open to whoever reaches API_HOST: set METRICS_TOKEN');

@@ -60,6 +60,7 @@ export function openApiDocument(endpoints: readonly Endpoint[]) {
           },
         },
         ...(e.roles === 'public' ? {} : { 401: problem, 403: problem }),
+        ...(e.rateLimited ? { 429: problem } : {}),
         404: problem,
         ...(e.write ? { 400: problem, 409: problem, 413: problem, 422: problem, 428: problem } : {}),
         ...(e.staffAction

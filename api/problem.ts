@@ -56,6 +56,7 @@ const STATUS: Record<RefusalCode, number> = {
   TEMPORAL_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
   INTERNAL: 500,
+  RATE_LIMITED: 429,
 };
 
 /** Seconds a client waits before repeating a request a dependency outage refused. */

@@ -29,6 +29,8 @@ export interface Endpoint {
   write?: boolean;
   /** The staff action (its wire name, `domain/staff-actions.ts`) this route carries out. */
   staffAction?: string;
+  /** Limited per client address (429 RATE_LIMITED): the public pages anyone may fetch. */
+  rateLimited?: boolean;
 }
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{8,100}$/;
@@ -49,11 +51,15 @@ export class ApiRoutes {
   constructor(
     readonly router: Router,
     private readonly resolve: ReturnType<typeof authenticator>,
+    /** The per-client limit of endpoints marked `rateLimited` (one budget shared by all of them). */
+    private readonly limit: RequestHandler = (_req, _res, next) => next(),
   ) {}
 
   add(endpoint: Endpoint, ...handlers: RequestHandler[]): void {
     this.endpoints.push(endpoint);
     const checks: RequestHandler[] = [];
+    // First: a refused request costs no token check and no database query.
+    if (endpoint.rateLimited) checks.push(this.limit);
     if (endpoint.roles !== 'public') checks.push(guard(this.resolve, endpoint.roles));
     if (endpoint.write) checks.push(requireIdempotencyKey);
     this.router[endpoint.method](endpoint.path, ...checks, ...handlers);

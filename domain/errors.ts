@@ -129,6 +129,10 @@ export const refusals = {
     en: 'The database is unavailable; try again later',
   },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
+  RATE_LIMITED: {
+    zh: '请求过于频繁，请稍后再试',
+    en: 'Too many requests; try again later',
+  },
 } as const satisfies Record<string, { zh: string; en: string }>;
 
 export type RefusalCode = keyof typeof refusals;

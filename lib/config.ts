@@ -79,6 +79,11 @@ const Env = z.object({
   WORKER_METRICS_ADDRESS: BindAddress.default('127.0.0.1:9464'),
   /** When set, the API's `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open. */
   METRICS_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(24, 'at least 24 characters').optional()),
+  /**
+   * Requests per minute (and burst) each client address may make to the public endpoints (the
+   * 公示 list and page); 0 turns the limit off. Behind a reverse proxy every client shares its address.
+   */
+  PUBLIC_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
   /** The outbox relay (in every worker process): how often it looks for mail to deliver … */
   OUTBOX_POLL_INTERVAL: Millis('1s'),
   /** … the longest wait between two attempts while SMTP is away … */

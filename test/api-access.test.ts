@@ -20,9 +20,16 @@ const concretePath = (path: string) =>
 test('the matrix covers every endpoint the API serves', () => {
   const protectedEndpoints = stack.endpoints.filter((e) => e.roles !== 'public');
   expect(protectedEndpoints.length).toBeGreaterThanOrEqual(25);
+  // Health for probes; the 公示 for anyone, as the notice says (评审结果将上网公示), limited per client.
   expect(stack.endpoints.filter((e) => e.roles === 'public').map((e) => e.path)).toEqual([
     '/health/live',
     '/health/ready',
+    '/calls/:callId/public-notice',
+    '/calls/:callId/public-notice.html',
+  ]);
+  expect(stack.endpoints.filter((e) => e.rateLimited).map((e) => e.path)).toEqual([
+    '/calls/:callId/public-notice',
+    '/calls/:callId/public-notice.html',
   ]);
 });
 

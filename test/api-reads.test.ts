@@ -36,19 +36,23 @@ test('a date-only deadline ends at 24:00 Beijing time', async () => {
   expect(created.body.submissionDeadline).toBe('2030-06-10T16:00:00.000Z');
 });
 
-test('the public notice lists approved pilots with unit, theme and amount, as JSON and as a printable page', async () => {
+test('the public notice lists approved pilots with unit, theme and amount, as JSON and as a printable page, without a token', async () => {
   const callId = await openCall(stack, { publicNoticePeriod: '30s' });
   const approved = await approvedPilot(stack, callId, 360_000_00);
   await registerPilot(stack, callId); // not approved: not listed
   await waitUntil(async () => (await stack.db.pilot.count({ where: { callId } })) === 2);
+  await waitUntil(
+    async () => (await stack.db.pilot.findUniqueOrThrow({ where: { id: approved } })).publicNoticeStartedAt !== null,
+  );
 
+  // Public: no token (test/public-notice.test.ts has the rest: who is listed, dates, limits, Chromium).
   const json = await call<{ items: Record<string, unknown>[] }>(
     stack,
     'GET',
     `/calls/${callId}/public-notice`,
     undefined,
     {
-      as: 'staff',
+      as: null,
     },
   );
   expect(json.body.items).toEqual([
@@ -58,7 +62,7 @@ test('the public notice lists approved pilots with unit, theme and amount, as JS
       approvedAmountFen: 360_000_00,
     }),
   ]);
-  const html = await call<string>(stack, 'GET', `/calls/${callId}/public-notice.html`);
+  const html = await call<string>(stack, 'GET', `/calls/${callId}/public-notice.html`, undefined, { as: null });
   expect(html.status).toBe(200);
   expect(html.contentType).toMatch(/text\/html/);
   expect(html.body).toContain('评审结果公示');

@@ -35,8 +35,15 @@ function expectAt(actual: number[], expected: number[]) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sleepUntil = (at: number) => sleep(Math.max(0, at - Date.now()));
 
+const OFFICE = {
+  name: '中国科协改革工作办公室',
+  email: 'office@reform.test',
+  contactName: '张明',
+  phone: '010-68571234',
+};
+
 test('before the submission deadline, both contacts are reminded at each configured offset, once', async () => {
-  const callId = await openCall(stack, { reminderBefore: ['4s', '2s'] }, 6);
+  const callId = await openCall(stack, { reminderBefore: ['4s', '2s'] }, 6, { office: OFFICE });
   const deadline = Date.parse(
     (await stack.db.call.findUniqueOrThrow({ where: { id: callId } })).submissionDeadline.toISOString(),
   );
@@ -52,6 +59,11 @@ test('before the submission deadline, both contacts are reminded at each configu
   expect(sent[0]!.subject).toMatch(/^【提醒】申报材料提交截止/);
   expect(sent[0]!.text).toContain(formatBeijing(new Date(deadline)));
   expect(sent[0]!.text).toContain('逾期不予受理');
+  // Every message ends with whom to contact at the office, as the call names it (SMTP ends lines with CRLF).
+  expect(sent[0]!.text.replace(/\r\n/g, '\n')).toContain(
+    '联系单位 Office: 中国科协改革工作办公室\n联系人 Contact person: 张明\n电话 Phone: 010-68571234\n' +
+      '电子信箱 E-mail: office@reform.test\n',
+  );
   const outbox = await stack.db.outboxMessage.findMany({ where: { pilotId } });
   expect(outbox).toHaveLength(2);
   expect(outbox.every((m) => m.status === 'sent' && m.attempts === 1)).toBe(true);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Slug } from '../../domain/call';
-import { formatBeijing } from '../../domain/time';
+import { beijingTimestamp } from '../../domain/time';
 import type { ApiDeps } from '../deps';
 import { Problem } from '../problem';
 import { AUDIT, type ApiRoutes } from '../registry';
@@ -88,7 +88,7 @@ export function auditRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
       const lines = rows.map((r) =>
         [
           r.occurredAt.toISOString(),
-          formatBeijing(r.occurredAt).slice(0, 19),
+          beijingTimestamp(r.occurredAt),
           r.pilotId,
           r.step,
           r.phase,

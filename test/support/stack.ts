@@ -79,6 +79,11 @@ export interface StackOptions {
   apiDatabaseUrl?: (databaseUrl: string) => string;
   /** How long a staff action waits for its Update's result before answering 202 (default: the product's). */
   updateResultMs?: number;
+  /**
+   * The public endpoints' limit per client (every test request comes from 127.0.0.1): by default
+   * high enough that no test trips it by accident, while every request still passes through it.
+   */
+  publicRateLimitPerMinute?: number;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -146,6 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     codec,
     codecCorsOrigins: options.codecCorsOrigins ?? ['http://127.0.0.1:8233'],
     updateResultMs: options.updateResultMs,
+    publicRateLimitPerMinute: options.publicRateLimitPerMinute ?? 1_000_000,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(options.apiPort ?? 0, '127.0.0.1', () => resolve(s));
@@ -186,6 +192,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 export interface ApiAnswer<T = Record<string, unknown>> {
   status: number;
   contentType: string | null;
+  /** Every response header, by lower-case name. */
+  headers: Record<string, string>;
   body: T;
 }
 
@@ -225,7 +233,12 @@ export async function call<T = Record<string, unknown>>(
   } catch {
     // HTML and CSV answers stay text.
   }
-  return { status: response.status, contentType: response.headers.get('content-type'), body: parsed as T };
+  return {
+    status: response.status,
+    contentType: response.headers.get('content-type'),
+    headers: Object.fromEntries(response.headers),
+    body: parsed as T,
+  };
 }
 
 /**
