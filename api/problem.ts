@@ -48,6 +48,9 @@ const STATUS: Record<RefusalCode, number> = {
   TEMPORAL_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
   INTERNAL: 500,
+  INTAKE_NOT_CONFIGURED: 409,
+  INTAKE_ENDED: 409,
+  RECEIVED_NOT_FOUND: 404,
 };
 
 /** Seconds a client waits before repeating a request a dependency outage refused. */

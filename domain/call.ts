@@ -66,6 +66,11 @@ export const CallTiming = z.object({
   /** Rounds of rectification (整改) after a failed acceptance; 0 is the notice's literal rule. */
   rectificationRounds: z.number().int().min(0).max(3).default(0),
   rectificationPeriod: Duration.default('90d'),
+  /**
+   * After the submission deadline, how long staff may still key in an application that arrived on
+   * time (the e-mail intake keeps reading the mailbox until then; later arrivals are recorded late).
+   */
+  entryPeriod: Duration.default('14d'),
 });
 export type CallTiming = z.output<typeof CallTiming>;
 
@@ -88,6 +93,16 @@ export const CallInput = z
     }),
     financeEmail: Email,
     timing: CallTiming.prefault({}),
+    /**
+     * Applications e-mailed to the office's mailbox (IMAP, configured per deployment): the folder
+     * to read and how often. Without it applications are only uploaded through the API.
+     */
+    intake: z
+      .object({
+        folder: z.string().trim().min(1).max(200).default('INBOX'),
+        pollEvery: Duration.default('1m'),
+      })
+      .optional(),
   })
   .refine((c) => c.funding.minFen <= c.funding.maxFen, {
     path: ['funding', 'maxFen'],

@@ -97,6 +97,15 @@ export const refusals = {
     en: 'The database is unavailable; try again later',
   },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
+  INTAKE_NOT_CONFIGURED: {
+    zh: '未配置申报邮件接收（本申报通知未设邮箱文件夹，或本部署未配置 IMAP）',
+    en: 'E-mail intake is not configured (the call names no mailbox folder, or this deployment has no IMAP)',
+  },
+  INTAKE_ENDED: {
+    zh: '申报邮件接收已结束（截止时间及补录期已过）',
+    en: 'The e-mail intake has ended (the deadline and the entry period are over)',
+  },
+  RECEIVED_NOT_FOUND: { zh: '收到的申报邮件不存在', en: 'No such received application' },
 } as const satisfies Record<string, { zh: string; en: string }>;
 
 export type RefusalCode = keyof typeof refusals;
