@@ -13,6 +13,7 @@ import { codecCors, codecRoutes } from './routes/codec';
 import { callRoutes } from './routes/calls';
 import { pilotRoutes } from './routes/pilots';
 import { publicNoticeRoutes } from './routes/public-notice';
+import { receivedRoutes } from './routes/received';
 
 /** Rejects once `ms` have passed (the work itself goes on; its result is then ignored). */
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -95,6 +96,7 @@ export function createApp(deps: ApiDeps) {
   );
   callRoutes(routes, deps);
   publicNoticeRoutes(routes, deps);
+  receivedRoutes(routes, deps);
   pilotRoutes(routes, deps);
   auditRoutes(routes, deps);
   codecRoutes(routes, deps);
