@@ -78,6 +78,8 @@ export interface StackOptions {
   apiDatabaseUrl?: (databaseUrl: string) => string;
   /** How long a staff action waits for its Update's result before answering 202 (default: the product's). */
   updateResultMs?: number;
+  /** The deployment reads e-mail (as with IMAP_HOST set): calls with `intake` start their intake. */
+  intake?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -145,6 +147,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     codec,
     codecCorsOrigins: options.codecCorsOrigins ?? ['http://127.0.0.1:8233'],
     updateResultMs: options.updateResultMs,
+    intake: options.intake,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(options.apiPort ?? 0, '127.0.0.1', () => resolve(s));
