@@ -86,7 +86,7 @@ export function createIntakeActivities({ db, store, imap, messageMaxBytes = DEFA
       head.envelope?.from?.map((a) => (a.name ? `${a.name} <${a.address ?? ''}>` : (a.address ?? ''))).join(', ') ?? '';
     let subject = head.envelope?.subject ?? '';
     let messageId = head.envelope?.messageId ?? null;
-    let attachments: MailAttachment[] = [];
+    const attachments: MailAttachment[] = [];
     let flags: MailFlag[] = [];
     let pdf: MailAttachment | undefined;
     if ((head.size ?? 0) > messageMaxBytes) {
@@ -97,12 +97,10 @@ export function createIntakeActivities({ db, store, imap, messageMaxBytes = DEFA
       );
       if (!full || !full.source) return null;
       const mail = await parseMail(full.source);
-      ({ sender, subject, messageId } = {
-        sender: mail.sender || sender,
-        subject: mail.subject,
-        messageId: mail.messageId,
-      });
-      attachments = [];
+      // mailparser's decoding (encoded words, charsets) over the envelope's.
+      sender = mail.sender || sender;
+      subject = mail.subject;
+      messageId = mail.messageId;
       for (const { content, ...attachment } of mail.attachments) {
         if (!attachment.pdf) {
           attachments.push(attachment);
