@@ -1,4 +1,7 @@
 import type { Db } from '../lib/db';
+import type { ImapSettings } from '../lib/imap';
+import type { DocumentStore } from '../lib/storage';
+import { createIntakeActivities } from './intake';
 import { createIntegrityActivities } from './integrity';
 import { createNoticeActivities } from './notices';
 import { createPaymentActivities } from './payments';
@@ -7,6 +10,9 @@ import { createPilotRecordActivities } from './pilot-records';
 /** Activities only write the database; the outbox relay (lib/outbox-relay.ts) sends the mail. */
 export interface ActivityDeps {
   db: Db;
+  /** The e-mail intake's: where PDFs go (STORAGE_DIR) and the office's mailbox (none: no intake here). */
+  store?: DocumentStore;
+  imap?: ImapSettings | null;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPaymentActivities(deps.db),
     ...createNoticeActivities(deps.db),
     ...createIntegrityActivities(deps.db),
+    ...createIntakeActivities(deps),
   };
 }
 

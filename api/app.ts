@@ -15,6 +15,7 @@ import { pilotRoutes } from './routes/pilots';
 import { publicNoticeRoutes } from './routes/public-notice';
 import { unitRoutes } from './routes/units';
 import { rateLimit } from './rate-limit';
+import { receivedRoutes } from './routes/received';
 
 /** Rejects once `ms` have passed (the work itself goes on; its result is then ignored). */
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
@@ -101,6 +102,7 @@ export function createApp(deps: ApiDeps) {
   );
   callRoutes(routes, deps);
   publicNoticeRoutes(routes, deps);
+  receivedRoutes(routes, deps);
   pilotRoutes(routes, deps);
   unitRoutes(routes, deps);
   auditRoutes(routes, deps);

@@ -21,6 +21,8 @@ export interface ApiDeps {
   codecCorsOrigins: readonly string[];
   /** How long a staff action waits for its accepted Update's result before 202 (default API_TEMPORAL_TIMING). */
   updateResultMs?: number;
+  /** This deployment reads e-mail (IMAP_HOST set): calls with `intake` get an intake workflow. */
+  intake?: boolean;
   /** When set, `GET /metrics` needs it as a bearer token (METRICS_TOKEN); unset, it is open. */
   metricsToken?: string;
   /**

@@ -3,6 +3,7 @@ import { loadConfig } from '../lib/config';
 import { createDb } from '../lib/db';
 import { createLogger } from '../lib/logger';
 import { connectClient } from '../lib/temporal';
+import { imapConfigured } from '../lib/imap';
 import { createDocumentStore } from '../lib/storage';
 import { codecFromEnvironment } from '../lib/codec';
 import { createApp } from './app';
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     codecCorsOrigins: config.CODEC_CORS_ORIGINS.split(',').map((o) => o.trim()),
     metricsToken: config.METRICS_TOKEN,
     publicRateLimitPerMinute: config.PUBLIC_RATE_LIMIT_PER_MINUTE,
+    intake: imapConfigured(config),
   });
   if (!config.METRICS_TOKEN && !['127.0.0.1', '::1', 'localhost'].includes(config.API_HOST)) {
     log.warn({ host: config.API_HOST }, 'GET /metrics is open to whoever reaches API_HOST: set METRICS_TOKEN');

@@ -57,6 +57,8 @@ const STATUS: Record<RefusalCode, number> = {
   DATABASE_UNAVAILABLE: 503,
   INTERNAL: 500,
   RATE_LIMITED: 429,
+  INTAKE_NOT_CONFIGURED: 409,
+  INTAKE_ENDED: 409,
 };
 
 /** Seconds a client waits before repeating a request a dependency outage refused. */

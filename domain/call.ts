@@ -50,7 +50,8 @@ const Email = z.email().max(200);
 export const CallTiming = z.object({
   /**
    * After the deadline, applications received by it (by their arrival time) may still be keyed in
-   * for this long; the pilot does not expire meanwhile.
+   * for this long; the pilot does not expire meanwhile, and the e-mail intake keeps reading the
+   * mailbox until then (later arrivals are recorded, as late).
    */
   entryPeriod: Duration.default('14d'),
   /** 公示期: an objection within it sends the decision back to review. */
@@ -98,6 +99,16 @@ export const CallInput = z
      * admit it again once this many whole years have passed since the record (null: never).
      */
     integrity: z.object({ readmitAfterYears: z.number().int().min(1).max(50).nullable().default(null) }).prefault({}),
+    /**
+     * Applications e-mailed to the office's mailbox (IMAP, configured per deployment): the folder
+     * to read and how often. Without it applications are only uploaded through the API.
+     */
+    intake: z
+      .object({
+        folder: z.string().trim().min(1).max(200).default('INBOX'),
+        pollEvery: Duration.default('1m'),
+      })
+      .optional(),
   })
   .refine((c) => c.funding.minFen <= c.funding.maxFen, {
     path: ['funding', 'maxFen'],

@@ -133,6 +133,14 @@ export const refusals = {
     zh: '请求过于频繁，请稍后再试',
     en: 'Too many requests; try again later',
   },
+  INTAKE_NOT_CONFIGURED: {
+    zh: '未配置申报邮件接收（本申报通知未设邮箱文件夹，或本部署未配置 IMAP）',
+    en: 'E-mail intake is not configured (the call names no mailbox folder, or this deployment has no IMAP)',
+  },
+  INTAKE_ENDED: {
+    zh: '申报邮件接收已结束（截止时间及补录期已过）',
+    en: 'The e-mail intake has ended (the deadline and the entry period are over)',
+  },
 } as const satisfies Record<string, { zh: string; en: string }>;
 
 export type RefusalCode = keyof typeof refusals;

@@ -90,6 +90,16 @@ const Env = z.object({
   OUTBOX_RETRY_MAX: Millis('5m'),
   /** … and how long a claimed message stays with a relay that may have died mid-send. */
   OUTBOX_LEASE: Millis('70s'),
+  /**
+   * The office's mailbox for e-mailed applications (IMAP). Unset: no call reads e-mail. The
+   * password comes from IMAP_PASSWORD or IMAP_PASSWORD_FILE (lib/imap.ts), never from here, so it
+   * is in no object a log line might print; and it never enters workflow history.
+   */
+  IMAP_HOST: z.preprocess(unsetIfEmpty, z.string().min(1).optional()),
+  IMAP_PORT: z.coerce.number().int().min(1).max(65535).default(993),
+  /** Implicit TLS (port 993). `false` connects in plain text and upgrades with STARTTLS when offered. */
+  IMAP_SECURE: z.enum(['true', 'false']).default('true'),
+  IMAP_USER: z.preprocess(unsetIfEmpty, z.string().min(1).optional()),
 });
 export type AppConfig = z.infer<typeof Env>;
 

@@ -51,3 +51,23 @@ ensure_browser() {
     echo "Chromium is needed for the Web UI test: apt-get install chromium fonts-wqy-microhei (or set CHROMIUM_PATH)" >&2
   fi
 }
+
+# The e-mail intake's tests run a throw-away Dovecot of their own (test/support/dovecot.ts); only
+# the binary is needed: the package's system service is neither started nor used.
+ensure_dovecot() {
+  if [ -x "${DOVECOT_PATH:-/usr/sbin/dovecot}" ]; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing Dovecot for the e-mail intake tests (apt-get dovecot-imapd; its service is not started)"
+    # The package's postinst would start the system service (ports 143/993): policy-rc.d says no.
+    local policy=/usr/sbin/policy-rc.d made=""
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && made=1
+    fi
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends dovecot-imapd >/dev/null
+    if [ -n "$made" ]; then rm -f "$policy"; fi
+  else
+    echo "Dovecot is needed for the e-mail intake tests: apt-get install dovecot-imapd (or set DOVECOT_PATH)" >&2
+  fi
+}

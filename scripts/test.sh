@@ -22,5 +22,6 @@ DATABASE_URL="$TEST_POSTGRES_URL" npx prisma migrate diff --from-migrations pris
 echo "== Temporal CLI"
 npx tsx scripts/temporal-cli.ts
 ensure_browser
+ensure_dovecot
 echo "== jest"
 npx jest "$@"

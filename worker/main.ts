@@ -12,6 +12,8 @@ import { createLogger } from '../lib/logger';
 import { createMailer, MAX_SEND_MS } from '../lib/mailer';
 import { startOutboxRelay } from '../lib/outbox-relay';
 import { codecFromEnvironment } from '../lib/codec';
+import { imapSettings } from '../lib/imap';
+import { createDocumentStore } from '../lib/storage';
 import { connectWorkerConnection } from '../lib/temporal';
 import { inspectWorkflowBundle } from './bundle';
 import { createPilotWorker } from './worker';
@@ -58,6 +60,8 @@ async function main(): Promise<void> {
   const db = createDb(config.DATABASE_URL, { maxConnections: config.DATABASE_POOL_SIZE });
   const mailer = createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, outboxDir: config.OUTBOX_DIR });
   if (!config.SMTP_URL) log.warn({ outboxDir: config.OUTBOX_DIR }, 'no SMTP_URL: notices are kept as .eml files');
+  // Read once at start: a host without user or password stops the worker here, naming what is missing.
+  const imap = imapSettings(config);
   const { connection, namespace } = await connectWorkerConnection();
   try {
     const worker = await createPilotWorker({
@@ -65,6 +69,8 @@ async function main(): Promise<void> {
       namespace,
       taskQueue: config.TASK_QUEUE,
       db,
+      store: createDocumentStore(config.STORAGE_DIR),
+      imap,
       codec: codecFromEnvironment(log),
       workflowBundle: bundle ? { codePath: bundle.path } : undefined,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,
@@ -99,6 +105,8 @@ async function main(): Promise<void> {
         maxCachedWorkflows: worker.options.maxCachedWorkflows,
         heapLimitMb: Math.round(v8.getHeapStatistics().heap_size_limit / 1024 / 1024),
         metrics: metricsAddress ? `http://${metricsAddress}/metrics` : 'off',
+        // Where mail is read from, never with whom it logs in.
+        intake: imap ? { imap: `${imap.host}:${imap.port}`, secure: imap.secure } : 'off',
       },
       'worker started',
     );

@@ -1,1 +1,2 @@
 export { pilot } from './pilot/pilot';
+export { intake } from './intake/intake';

@@ -1,12 +1,15 @@
 import { CallInput } from '../../domain/call';
 import { callRecord } from '../../lib/calls';
 import type { ApiDeps } from '../deps';
+import { IntakeWorkflows } from '../intake-workflows';
 import { Problem } from '../problem';
 import { READERS, STAFF, type ApiRoutes } from '../registry';
 import { parseBody } from '../validate';
 import { callView } from '../views';
 
-export function callRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
+export function callRoutes(routes: ApiRoutes, { client, db, taskQueue, intake, updateResultMs }: ApiDeps): void {
+  const intakes = new IntakeWorkflows(client, taskQueue, intake ?? false, updateResultMs);
+
   routes.add(
     {
       method: 'post',
@@ -21,6 +24,8 @@ export function callRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
       const call = parseBody(CallInput, req.body);
       const repeated = await db.call.findUnique({ where: { idempotencyKey: req.idempotencyKey } });
       if (repeated) {
+        // The first request may have stopped before the intake started (Temporal away): now it does.
+        await intakes.ensure(CallInput.parse(repeated.config));
         res.status(201).location(`/calls/${repeated.id}`).json(callView(repeated));
         return;
       }
@@ -39,6 +44,8 @@ export function callRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
         if (!first) throw new Problem('CALL_ALREADY_EXISTS');
         row = first;
       }
+      // A call with `intake` reads its mailbox from now on (already running is fine).
+      await intakes.ensure(call);
       res.status(201).location(`/calls/${row.id}`).json(callView(row));
     },
   );

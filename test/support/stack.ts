@@ -84,6 +84,8 @@ export interface StackOptions {
    * high enough that no test trips it by accident, while every request still passes through it.
    */
   publicRateLimitPerMinute?: number;
+  /** The deployment reads e-mail (as with IMAP_HOST set): calls with `intake` start their intake. */
+  intake?: boolean;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -152,6 +154,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     codecCorsOrigins: options.codecCorsOrigins ?? ['http://127.0.0.1:8233'],
     updateResultMs: options.updateResultMs,
     publicRateLimitPerMinute: options.publicRateLimitPerMinute ?? 1_000_000,
+    intake: options.intake,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(options.apiPort ?? 0, '127.0.0.1', () => resolve(s));

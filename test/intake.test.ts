@@ -1,0 +1,357 @@
+/**
+ * The e-mail intake on real servers: a real Dovecot (IMAP), PostgreSQL and Temporal, the worker as
+ * an operator runs it (a child process configured by environment) and the API. Applications are
+ * judged by the mail server's arrival time (INTERNALDATE) against a deadline that is a Beijing
+ * calendar date; every message is recorded exactly once, even when the worker is killed midway
+ * through a mailbox.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type Mail from 'nodemailer/lib/mailer';
+import { endOfBeijingDay } from '../domain/time';
+import { createDocumentStore } from '../lib/storage';
+import { intakeWorkflowId } from '../workflows/intake/messages';
+import { pdfBytes } from './support/application';
+import { startDovecot, type TestDovecot } from './support/dovecot';
+import { call, compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
+
+jest.setTimeout(180_000);
+
+let dovecot: TestDovecot;
+let stack: Stack;
+let worker: WorkerProcess;
+const outputs: string[] = [];
+const intakes: string[] = [];
+
+const UNIT = '浙江省科学技术协会';
+/** Personal data that must never reach a log. */
+const SENDER = 'applicant.wang@zjkx.test';
+const SUBJECT_MARK = 'subject-mark-7f3a';
+
+function startWorker(): Promise<WorkerProcess> {
+  return startWorkerProcess({
+    TASK_QUEUE: stack.taskQueue,
+    DATABASE_URL: stack.databaseUrl,
+    STORAGE_DIR: stack.storageDir,
+    IMAP_HOST: dovecot.host,
+    IMAP_PORT: String(dovecot.port),
+    IMAP_SECURE: 'false',
+    IMAP_USER: dovecot.user,
+    IMAP_PASSWORD_FILE: dovecot.passwordFile,
+  });
+}
+
+beforeAll(async () => {
+  dovecot = await startDovecot();
+  stack = await startStack({ worker: false, intake: true });
+  worker = await startWorker();
+});
+
+afterAll(async () => {
+  for (const callId of intakes) {
+    await stack?.client.workflow
+      .getHandle(intakeWorkflowId(callId))
+      .terminate('test over')
+      .catch(() => undefined);
+  }
+  if (worker) {
+    await worker.stop();
+    outputs.push(worker.output());
+  }
+  await stack?.stop();
+  await dovecot?.stop();
+});
+
+/** A message as a mail client writes it (nodemailer's composer: RFC 2231 names, base64 bodies). */
+async function mail(options: Partial<Mail.Options> & { attachments?: Mail.Attachment[] }): Promise<Buffer> {
+  return new MailComposer({
+    from: `王主任 <${SENDER}>`,
+    to: 'reform-office@reform.test',
+    subject: `申报材料 ${SUBJECT_MARK}`,
+    text: '附件为盖章的申报书，请查收。',
+    ...options,
+  })
+    .compile()
+    .build();
+}
+
+const pdfAttachment = (filename: string, content: Buffer): Mail.Attachment => ({
+  filename,
+  content,
+  contentType: 'application/pdf',
+});
+
+/** The Beijing calendar date `days` from now. */
+const beijingDate = (days: number) =>
+  new Date(Date.now() + days * 86_400_000 + 8 * 3_600_000).toISOString().slice(0, 10);
+
+async function createCall(folder: string, submissionDeadline: string): Promise<string> {
+  const id = uniqueId('mail');
+  const created = await call(
+    stack,
+    'POST',
+    '/calls',
+    compressedCall(id, 60, {}, { submissionDeadline, intake: { folder, pollEvery: '1s' } }),
+  );
+  expect(created.status).toBe(201);
+  intakes.push(id);
+  return id;
+}
+
+interface ReceivedItem {
+  id: string;
+  uid: number;
+  receivedAt: string;
+  receivedAtBeijing: string;
+  onTime: boolean;
+  sender?: string;
+  subject?: string;
+  attachmentName: string | null;
+  pdf: { sha256: string; sizeBytes: number } | null;
+  flags: string[];
+  match: { applicantUnitName: string; pilotIds: string[] } | null;
+  pilotId: string | null;
+}
+interface ReceivedList {
+  total: number;
+  items: ReceivedItem[];
+}
+
+async function waitFor<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, ms = 60_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > until) throw new Error(`${what}: still ${JSON.stringify(value)} after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+test('lateness is judged by arrival time; a Chinese RFC 2231 file name finds its applicant unit; facts are flagged', async () => {
+  // Dovecot takes an INTERNALDATE in the future as "now": the deadline day is two days ago, and the
+  // intake still reads during the entry period (14 days by default).
+  const deadlineDate = beijingDate(-2);
+  const folder = `Applications-${randomUUID().slice(0, 6)}`;
+  const lastSecond = new Date(`${deadlineDate}T23:59:59+08:00`);
+  const nextMidnight = endOfBeijingDay(deadlineDate); // 00:00:00 Beijing the next day
+  const onTimePdf = pdfBytes('on time');
+  const latePdf = pdfBytes('late');
+
+  const chinese = await mail({ attachments: [pdfAttachment(`${UNIT}.PDF`, onTimePdf)] });
+  // What real clients send for a non-ASCII name: RFC 2231 parameters, never raw UTF-8.
+  expect(chinese.toString('latin1')).toMatch(/filename\*(0\*)?=utf-8''/i);
+  const onTime = await dovecot.append(folder, chinese, lastSecond);
+  const late = await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, latePdf)] }),
+    nextMidnight,
+  );
+  const noPdf = await dovecot.append(
+    folder,
+    await mail({ attachments: [{ filename: '申报书.docx', content: Buffer.from('PK\u0003\u0004 not a pdf') }] }),
+    new Date(`${deadlineDate}T10:00:00+08:00`),
+  );
+  const unmatched = await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment('江苏省科学技术协会.pdf', pdfBytes('other unit'))] }),
+    new Date(`${deadlineDate}T11:00:00+08:00`),
+  );
+  const fake = await dovecot.append(
+    folder,
+    await mail({ attachments: [{ filename: `${UNIT}.pdf`, content: Buffer.from('<html>not a pdf</html>') }] }),
+    new Date(`${deadlineDate}T12:00:00+08:00`),
+  );
+
+  const callId = await createCall(folder, deadlineDate);
+  // Registration closed with the deadline: the pilot's row as its registration left it (the
+  // burst test below registers through the API).
+  const pilotId = `${callId}.hangzhou`;
+  await stack.db.pilot.create({
+    data: {
+      id: pilotId,
+      callId,
+      pilotUnitCode: 'hangzhou',
+      pilotUnitName: '杭州市科协',
+      applicantUnitName: UNIT,
+      province: '浙江',
+      provincial: false,
+      phase: 'registered',
+      registeredAt: new Date(`${deadlineDate}T09:00:00+08:00`),
+      stateVersion: 1,
+    },
+  });
+
+  const polled = await call<{ status: string; intake: { lastPoll: { uidValidity: number; lastUid: number } } }>(
+    stack,
+    'POST',
+    `/calls/${callId}/intake/poll`,
+  );
+  expect(polled.status).toBe(200);
+  expect(polled.body.intake.lastPoll).toMatchObject({ lastUid: fake.uid, uidValidity: Number(onTime.uidValidity) });
+
+  const list = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received`, undefined, { as: 'staff' });
+  expect(list.status).toBe(200);
+  expect(list.body.total).toBe(5);
+  const byUid = new Map(list.body.items.map((item) => [item.uid, item]));
+  const id = (uid: number) => `${callId}:${onTime.uidValidity}:${uid}`;
+
+  expect(byUid.get(onTime.uid)).toMatchObject({
+    id: id(onTime.uid),
+    receivedAt: lastSecond.toISOString(),
+    receivedAtBeijing: `${deadlineDate} 23:59:59 (北京时间 Beijing time)`,
+    onTime: true,
+    sender: expect.stringContaining(SENDER),
+    attachmentName: `${UNIT}.PDF`,
+    pdf: { sha256: createHash('sha256').update(onTimePdf).digest('hex'), sizeBytes: onTimePdf.length },
+    flags: [],
+    match: { applicantUnitName: UNIT, pilotIds: [pilotId] },
+    pilotId: null,
+  });
+  expect(byUid.get(late.uid)).toMatchObject({
+    receivedAt: nextMidnight.toISOString(),
+    onTime: false,
+    attachmentName: `${UNIT}.pdf`,
+    match: { applicantUnitName: UNIT, pilotIds: [pilotId] },
+    flags: [],
+  });
+  expect(byUid.get(noPdf.uid)).toMatchObject({
+    onTime: true,
+    attachmentName: null,
+    pdf: null,
+    match: null,
+    flags: ['NO_PDF'],
+  });
+  expect(byUid.get(unmatched.uid)).toMatchObject({
+    attachmentName: '江苏省科学技术协会.pdf',
+    match: null,
+    flags: ['UNMATCHED_UNIT'],
+  });
+  expect(byUid.get(fake.uid)).toMatchObject({ pdf: null, flags: ['NO_PDF', 'NOT_A_PDF'] });
+
+  // The PDF is in the document store the API uses, under its hash.
+  const store = createDocumentStore(stack.storageDir);
+  expect(fs.readFileSync(store.pathOf(byUid.get(onTime.uid)!.pdf!.sha256))).toEqual(onTimePdf);
+
+  // Filters and paging; auditors read without the sender's personal data.
+  const flagged = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received?status=flagged`);
+  expect(flagged.body.items.map((item) => item.uid).sort()).toEqual([noPdf.uid, unmatched.uid, fake.uid].sort());
+  const page = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received?status=unattached&limit=2&offset=1`);
+  expect([page.body.total, page.body.items.length]).toEqual([5, 2]);
+  expect((await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received?status=attached`)).body.total).toBe(0);
+  const audited = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received`, undefined, { as: 'auditor' });
+  expect(audited.status).toBe(200);
+  expect(JSON.stringify(audited.body)).not.toContain(SENDER);
+  expect((await call(stack, 'GET', `/calls/${callId}/received`, undefined, { as: 'finance' })).status).toBe(403);
+  expect((await call(stack, 'POST', `/calls/${callId}/intake/poll`, undefined, { as: 'auditor' })).status).toBe(403);
+
+  // The folder recreated (a new UIDVALIDITY, UIDs from 1 again): read from its start, nothing mixed up.
+  await dovecot.deleteFolder(folder);
+  const again = await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('after the folder was recreated'))] }),
+    new Date(`${deadlineDate}T09:00:00+08:00`),
+  );
+  expect(again.uidValidity).not.toBe(onTime.uidValidity);
+  await call(stack, 'POST', `/calls/${callId}/intake/poll`);
+  const after = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received`);
+  expect(after.body.total).toBe(6);
+  expect(after.body.items.map((item) => item.id)).toContain(`${callId}:${again.uidValidity}:${again.uid}`);
+});
+
+test('every message exactly once when the worker is killed midway through a mailbox', async () => {
+  const folder = `Burst-${randomUUID().slice(0, 6)}`;
+  const deadlineDate = beijingDate(3);
+  const total = 150;
+  // INTERNALDATE has whole seconds.
+  const firstArrival = Math.floor(Date.now() / 1000) * 1000 - (total + 60) * 1000;
+  const expected = new Map<number, { sha256: string; receivedAt: string }>();
+  // PDFs of some size, so that reading the mailbox takes a while.
+  const padding = 'x'.repeat(60_000);
+  for (let i = 0; i < total; i += 1) {
+    const pdf = pdfBytes(`message ${i} ${padding}`);
+    const arrived = new Date(firstArrival + i * 1000);
+    const { uid } = await dovecot.append(
+      folder,
+      await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, pdf)] }),
+      arrived,
+    );
+    expected.set(uid, { sha256: createHash('sha256').update(pdf).digest('hex'), receivedAt: arrived.toISOString() });
+  }
+
+  const callId = await createCall(folder, deadlineDate);
+  const registered = await call<{ pilotId: string }>(stack, 'POST', '/pilots', registration(callId, 'ningbo'));
+  expect(registered.status).toBe(201);
+  const count = () => stack.db.receivedApplication.count({ where: { callId } });
+  await waitFor('the first rows', count, (n) => n >= 10, 60_000);
+  await worker.kill9();
+  outputs.push(worker.output());
+  const atKill = await count();
+  expect(atKill).toBeLessThan(total);
+  process.stderr.write(`intake test: worker killed with ${atKill} of ${total} messages recorded\n`);
+
+  worker = await startWorker();
+  await waitFor('every message', count, (n) => n >= total, 120_000);
+
+  const rows = await stack.db.receivedApplication.findMany({ where: { callId }, orderBy: { uid: 'asc' } });
+  expect(rows.map((row) => Number(row.uid))).toEqual([...expected.keys()].sort((a, b) => a - b));
+  for (const row of rows) {
+    const want = expected.get(Number(row.uid))!;
+    expect([Number(row.uid), row.pdfSha256, row.receivedAt.toISOString(), row.flags]).toEqual([
+      Number(row.uid),
+      want.sha256,
+      want.receivedAt,
+      [],
+    ]);
+  }
+  const cursor = await stack.db.mailboxCursor.findMany({ where: { callId } });
+  expect(cursor.map((c) => Number(c.lastUid))).toEqual([Math.max(...expected.keys())]);
+
+  // A re-fetch from the start (as after a crash between insert and cursor) inserts nothing twice.
+  await stack.db.mailboxCursor.updateMany({ where: { callId }, data: { lastUid: 0n } });
+  const polled = await call<{ intake: { lastPoll: { fetched: number; recorded: number } } }>(
+    stack,
+    'POST',
+    `/calls/${callId}/intake/poll`,
+  );
+  expect(polled.status).toBe(200);
+  expect(polled.body.intake.lastPoll.fetched).toBeGreaterThan(0);
+  expect(polled.body.intake.lastPoll.recorded).toBe(0);
+  expect(await count()).toBe(total);
+
+  // The pilot registered through the API is the match of every one of them, all on time.
+  await waitFor(
+    'the pilot row',
+    () => stack.db.pilot.count({ where: { id: registered.body.pilotId } }),
+    (n) => n === 1,
+  );
+  const list = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received?limit=200`);
+  expect(list.body.total).toBe(total);
+  expect(
+    list.body.items.every(
+      (item) => item.onTime && item.match?.pilotIds.join() === registered.body.pilotId && item.flags.length === 0,
+    ),
+  ).toBe(true);
+});
+
+test('a folder that does not exist fails its polls without stopping the intake; no credentials or senders in logs', async () => {
+  const callId = await createCall(`Nowhere-${randomUUID().slice(0, 6)}`, beijingDate(3));
+  const failure = await waitFor(
+    'a failed poll in the worker log',
+    async () => worker.output(),
+    (out) => out.includes('"type":"IMAP_UNAVAILABLE"'),
+    30_000,
+  );
+  expect(failure).toContain('"activityType":"pollMailbox"');
+  const state = await stack.client.workflow.getHandle(intakeWorkflowId(callId)).describe();
+  expect(state.status.name).toBe('RUNNING');
+
+  const logs = [...outputs, worker.output()].join('\n');
+  expect(logs).toContain('intake: message recorded');
+  expect(logs).toContain('worker started');
+  expect(logs).not.toContain(dovecot.password);
+  expect(logs).not.toContain(SENDER);
+  expect(logs).not.toContain(SUBJECT_MARK);
+  expect(logs).not.toContain(UNIT);
+});
