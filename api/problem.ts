@@ -81,6 +81,11 @@ export class Problem extends Error {
   }
 }
 
+/** The HTTP status a refusal is answered with. */
+export function statusOf(code: RefusalCode): number {
+  return STATUS[code];
+}
+
 export function fieldProblems(error: ZodError): FieldProblem[] {
   return error.issues.map((issue) => ({
     path: issue.path.map(String).join('.'),

@@ -12,7 +12,7 @@ import type Mail from 'nodemailer/lib/mailer';
 import { endOfBeijingDay } from '../domain/time';
 import { createDocumentStore } from '../lib/storage';
 import { intakeWorkflowId } from '../workflows/intake/messages';
-import { pdfBytes } from './support/application';
+import { pdfBytes, validForm } from './support/application';
 import { startDovecot, type TestDovecot } from './support/dovecot';
 import { call, compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
@@ -93,7 +93,8 @@ async function createCall(folder: string, submissionDeadline: string): Promise<s
     stack,
     'POST',
     '/calls',
-    compressedCall(id, 60, {}, { submissionDeadline, intake: { folder, pollEvery: '1s' } }),
+    // The intake reads during the entry period after the deadline (14 days, as by default).
+    compressedCall(id, 60, { entryPeriod: '14d' }, { submissionDeadline, intake: { folder, pollEvery: '1s' } }),
   );
   expect(created.status).toBe(201);
   intakes.push(id);
@@ -200,7 +201,7 @@ test('lateness is judged by arrival time; a Chinese RFC 2231 file name finds its
   expect(byUid.get(onTime.uid)).toMatchObject({
     id: id(onTime.uid),
     receivedAt: lastSecond.toISOString(),
-    receivedAtBeijing: `${deadlineDate} 23:59:59 (北京时间 Beijing time)`,
+    receivedAtBeijing: `${deadlineDate} 23:59:59（北京时间）`,
     onTime: true,
     sender: expect.stringContaining(SENDER),
     attachmentName: `${UNIT}.PDF`,
@@ -258,6 +259,66 @@ test('lateness is judged by arrival time; a Chinese RFC 2231 file name finds its
   const after = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received`);
   expect(after.body.total).toBe(6);
   expect(after.body.items.map((item) => item.id)).toContain(`${callId}:${again.uidValidity}:${again.uid}`);
+});
+
+test('an e-mailed application is keyed in after the deadline by its arrival; a late one is refused; one mail, one pilot', async () => {
+  const deadlineDate = beijingDate(-2);
+  const folder = `Entry-${randomUUID().slice(0, 6)}`;
+  const onTime = await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('keyed in later'))] }),
+    new Date(`${deadlineDate}T23:59:59+08:00`),
+  );
+  const late = await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('a day late'))] }),
+    endOfBeijingDay(deadlineDate),
+  );
+  const noPdf = await dovecot.append(folder, await mail({}), new Date(`${deadlineDate}T08:00:00+08:00`));
+  const callId = await createCall(folder, deadlineDate);
+  // Registration stays open through the entry period: the office registers what arrived.
+  const register = async (unit: string) => {
+    const answer = await call<{ pilotId: string }>(stack, 'POST', '/pilots', registration(callId, unit));
+    expect(answer.status).toBe(201);
+    return answer.body.pilotId;
+  };
+  const hangzhou = await register('hangzhou');
+  const ningbo = await register('ningbo');
+  await call(stack, 'POST', `/calls/${callId}/intake/poll`);
+  const id = (uid: number) => `${callId}:${onTime.uidValidity}:${uid}`;
+  const keyIn = (pilotId: string, receivedId: string) => {
+    const body = new FormData();
+    body.append('form', JSON.stringify(validForm(`${pilotId.split('.')[1]} 市科协`, UNIT)));
+    body.append('receivedId', receivedId);
+    return call<Record<string, unknown>>(stack, 'POST', `/pilots/${pilotId}/submission`, body);
+  };
+
+  const accepted = await keyIn(hangzhou, id(onTime.uid));
+  expect(accepted.status).toBe(200);
+  expect(accepted.body).toMatchObject({
+    phase: 'submitted',
+    submission: {
+      receivedAt: new Date(`${deadlineDate}T23:59:59+08:00`).toISOString(),
+      receipt: { via: 'email', receivedId: id(onTime.uid) },
+      pdf: { fileName: `${UNIT}.pdf` },
+    },
+  });
+  const attached = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received?status=attached`);
+  expect(attached.body.items).toEqual([expect.objectContaining({ id: id(onTime.uid), pilotId: hangzhou })]);
+
+  // The same mail for another pilot: refused, the first keeps it.
+  const taken = await keyIn(ningbo, id(onTime.uid));
+  expect([taken.status, taken.body.code]).toEqual([409, 'RECEIVED_ALREADY_ATTACHED']);
+  // Arrived at 00:00:00 Beijing the day after: 逾期不予受理, with the arrival time; the mail stays free.
+  const refused = await keyIn(ningbo, id(late.uid));
+  expect(refused.status).toBe(422);
+  expect(refused.body).toMatchObject({ code: 'SUBMISSION_LATE', message: expect.stringContaining('逾期不予受理') });
+  expect(String(refused.body.detail)).toContain(`${deadlineDate} 24:00（北京时间）`);
+  expect((await stack.db.receivedApplication.findUniqueOrThrow({ where: { id: id(late.uid) } })).pilotId).toBeNull();
+  expect((await keyIn(ningbo, id(noPdf.uid))).body.code).toBe('RECEIVED_WITHOUT_PDF');
+  expect((await keyIn(ningbo, `${callId}:1:999999`)).body.code).toBe('RECEIVED_NOT_FOUND');
+  const live = await call<{ phase: string }>(stack, 'GET', `/pilots/${ningbo}`);
+  expect(live.body.phase).toBe('registered');
 });
 
 test('every message exactly once when the worker is killed midway through a mailbox', async () => {

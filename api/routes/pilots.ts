@@ -2,7 +2,7 @@ import type { RequestHandler, Response } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
 import { ApplicationForm, expectedPdfName, formIssuesAgainst } from '../../domain/application-form';
-import { pdfNameMatches } from '../../domain/submission';
+import { pdfNameMatches, type SubmittedApplication } from '../../domain/submission';
 import { CallInput, Slug } from '../../domain/call';
 import {
   entryUntilOf,
@@ -25,7 +25,8 @@ import { storeApplicationForm, submittedForm } from '../application-forms';
 import { checkApplicant, checkIntegrity } from '../registration-rules';
 import type { ApiDeps } from '../deps';
 import { PilotWorkflows, type Acted } from '../pilot-workflows';
-import { fieldProblems, Problem } from '../problem';
+import { fieldProblems, Problem, statusOf } from '../problem';
+import { findReceived } from '../received';
 import { READERS, STAFF, type ApiRoutes } from '../registry';
 import { checkJsonShape, parseBody } from '../validate';
 import { pilotView } from '../views';
@@ -40,6 +41,8 @@ const ListQuery = z.object({
 const SubmissionFields = z.object({
   form: z.string().optional(),
   receivedAt: z.iso.datetime({ offset: true }).optional(),
+  /** An application received by e-mail (`GET /calls/:id/received`), instead of an uploaded PDF. */
+  receivedId: z.string().trim().min(1).max(200).optional(),
 });
 
 /** The arrival time staff state (never in the future), or now. */
@@ -117,6 +120,39 @@ export function pilotRoutes(
       const acted = await pilots.act(req.params.pilotId as string, name, acting, req.idempotencyKey);
       await answerActed(res, req.params.pilotId as string, acted, req.actor.role);
     });
+  }
+
+  /**
+   * A received e-mail belongs to one pilot: it is claimed before the workflow hears of the
+   * submission (two pilots racing for it: one wins, the other gets 409), and released again when
+   * the pilot refused the submission and does not hold it.
+   */
+  async function attachingReceived(pilotId: string, receivedId: string, by: string, act: () => Promise<Acted>) {
+    const claimed = await db.receivedApplication.updateMany({
+      where: { id: receivedId, pilotId: null },
+      data: { pilotId, attachedAt: new Date(), attachedBy: by },
+    });
+    if (claimed.count === 0) {
+      const holder = await db.receivedApplication.findUnique({ where: { id: receivedId }, select: { pilotId: true } });
+      if (holder?.pilotId !== pilotId) throw new Problem('RECEIVED_ALREADY_ATTACHED');
+    }
+    try {
+      return await act();
+    } catch (error) {
+      // A refusal (4xx) leaves the mail free for the pilot it belongs to; an outage keeps the claim
+      // for the repeat with the same Idempotency-Key.
+      if (error instanceof Problem && statusOf(error.code) < 500) {
+        const state = await pilots.state(pilotId).catch(() => null);
+        const held = state?.submission && 'receipt' in state.submission ? state.submission.receipt : undefined;
+        if (!(held?.via === 'email' && held.receivedId === receivedId)) {
+          await db.receivedApplication.updateMany({
+            where: { id: receivedId, pilotId },
+            data: { pilotId: null, attachedAt: null, attachedBy: null },
+          });
+        }
+      }
+      throw error;
+    }
   }
 
   /** 404 for a pilot that was never registered. */
@@ -269,9 +305,47 @@ export function pilotRoutes(
           }));
       const callRow = await db.call.findUnique({ where: { id: registered.callId } });
       if (!callRow) throw new Problem('CALL_NOT_FOUND');
-      // Handed in another way than the call's mailbox: staff state when it arrived (default: now).
-      // The form's dates are judged against that day.
-      const receivedAt = statedArrival(fields.receivedAt);
+      const applicant = parsed.data.basic.applicantUnit;
+      // The sealed PDF and its arrival: an e-mail in the call's inbox (arrival = the mail server's
+      // INTERNALDATE), or an upload of one handed in another way (arrival as staff state it).
+      let pdf: { sha256: string; fileName: string; sizeBytes: number };
+      let receivedAt: string;
+      let receipt: SubmittedApplication['receipt'];
+      if (fields.receivedId !== undefined) {
+        if (req.file || fields.receivedAt !== undefined) {
+          throw new Problem('VALIDATION_FAILED', undefined, [
+            {
+              path: 'receivedId',
+              code: 'exclusive',
+              message: 'either a received e-mail or an uploaded PDF with receivedAt',
+            },
+          ]);
+        }
+        const received = await findReceived(db, registered.callId, fields.receivedId);
+        if (!received) throw new Problem('RECEIVED_NOT_FOUND', fields.receivedId);
+        if (!received.pdfSha256 || !received.attachmentName || !received.pdfSizeBytes) {
+          throw new Problem('RECEIVED_WITHOUT_PDF', received.flags.join(', '));
+        }
+        if (received.pilotId !== null && received.pilotId !== pilotId) throw new Problem('RECEIVED_ALREADY_ATTACHED');
+        if (!pdfNameMatches(received.attachmentName, applicant)) {
+          throw new Problem('PDF_WRONG_NAME', `expected ${expectedPdfName(applicant)}`);
+        }
+        pdf = { sha256: received.pdfSha256, fileName: received.attachmentName, sizeBytes: received.pdfSizeBytes };
+        receivedAt = received.receivedAt.toISOString();
+        receipt = { via: 'email', receivedId: received.id };
+      } else {
+        const file = req.file;
+        if (!file) throw new Problem('PDF_REQUIRED');
+        if (!file.buffer.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) throw new Problem('PDF_NOT_PDF');
+        const fileName = file.originalname.normalize('NFC');
+        if (!pdfNameMatches(fileName, applicant))
+          throw new Problem('PDF_WRONG_NAME', `expected ${expectedPdfName(applicant)}`);
+        receivedAt = statedArrival(fields.receivedAt);
+        receipt = { via: 'other' };
+        const { sha256, sizeBytes } = await store.put(file.buffer);
+        pdf = { sha256, fileName, sizeBytes };
+      }
+      // The form's dates are judged against the day it arrived.
       const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), registered, new Date(receivedAt));
       if (issues.length)
         throw new Problem(
@@ -279,29 +353,15 @@ export function pilotRoutes(
           undefined,
           issues.map((i) => ({ ...i, path: `form.${i.path}` })),
         );
-      const file = req.file;
-      if (!file) throw new Problem('PDF_REQUIRED');
-      if (!file.buffer.subarray(0, PDF_MAGIC.length).equals(PDF_MAGIC)) throw new Problem('PDF_NOT_PDF');
-      const fileName = file.originalname.normalize('NFC');
-      if (!pdfNameMatches(fileName, parsed.data.basic.applicantUnit)) {
-        throw new Problem('PDF_WRONG_NAME', `expected ${expectedPdfName(parsed.data.basic.applicantUnit)}`);
-      }
-      const { sha256, sizeBytes } = await store.put(file.buffer);
       // Stored before the workflow hears of it: the workflow keeps only the hash.
       const formHash = await storeApplicationForm(db, parsed.data);
-      const acted = await pilots.act(
-        pilotId,
-        'submit',
-        {
-          formHash,
-          themes: parsed.data.themes,
-          pdf: { sha256, fileName, sizeBytes },
-          receivedAt,
-          receipt: { via: 'other' },
-          actor: req.actor,
-        },
-        req.idempotencyKey,
-      );
+      const input = { formHash, themes: parsed.data.themes, pdf, receivedAt, receipt, actor: req.actor };
+      const acted =
+        receipt.via === 'email'
+          ? await attachingReceived(pilotId, receipt.receivedId, req.actor.id, () =>
+              pilots.act(pilotId, 'submit', input, req.idempotencyKey),
+            )
+          : await pilots.act(pilotId, 'submit', input, req.idempotencyKey);
       await answerActed(res, pilotId, acted, req.actor.role);
     },
   );
