@@ -79,3 +79,12 @@ export function beijingTimestamp(instant: Date | string): string {
   const wall = new Date(epochMs(instant) + BEIJING_OFFSET_MS).toISOString();
   return `${wall.slice(0, 10)} ${wall.slice(11, 19)}`;
 }
+
+/**
+ * "2020-06-11 00:00:00（北京时间）": when something happened (an e-mail's arrival), to the second
+ * and never as 24:00 — an arrival at 00:00 is the first instant of its day, so it must not read as
+ * the deadline it missed.
+ */
+export function formatBeijingInstant(instant: Date | string): string {
+  return `${beijingTimestamp(instant)}（北京时间）`;
+}
