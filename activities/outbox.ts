@@ -11,7 +11,8 @@ import { renderNotice, type OfficeContact } from './notice-templates';
  * cannot be read leaves the contact out rather than holding up the step the notice belongs to.
  */
 async function officeOf(tx: DbClient, pilotId: string): Promise<OfficeContact | null> {
-  const callId = pilotId.slice(0, pilotId.indexOf('.'));
+  const dot = pilotId.indexOf('.');
+  const callId = dot > 0 ? pilotId.slice(0, dot) : null;
   const row = callId ? await tx.call.findUnique({ where: { id: callId }, select: { config: true } }) : null;
   const office = CallInput.shape.office.safeParse((row?.config as { office?: unknown } | null)?.office);
   return office.success ? office.data : null;

@@ -5,20 +5,22 @@
  */
 import type { Call } from '../domain/call';
 import type { PilotRegistration } from '../domain/pilot';
-import { PROVINCES, provinceName } from '../domain/provinces';
+import { findProvince, provinceName } from '../domain/provinces';
 import { formatBeijing } from '../domain/time';
 import type { Db } from '../lib/db';
 import { Problem } from './problem';
 
-/** Every way of naming a province, longest first, so 新疆生产建设兵团 is not read as 新疆. */
-const NAME_PREFIXES = PROVINCES.flatMap((p) => [p.name, p.short].map((prefix) => ({ prefix, code: p.code }))).sort(
-  (a, b) => b.prefix.length - a.prefix.length,
-);
+/** The names of a provincial association (省级科协): the province's official or short name + 科学技术协会 or 科协. */
+const ASSOCIATION = /^(.+?)(科学技术协会|科协)$/;
 
-/** The province an association's name begins with ("浙江省科学技术协会" → 330000), if any. */
-export function provinceOfUnitName(name: string): string | undefined {
-  const text = name.normalize('NFC').trim();
-  return NAME_PREFIXES.find((p) => text.startsWith(p.prefix))?.code;
+/**
+ * The province whose provincial association a name is ("浙江省科学技术协会", "浙江科协" → 330000);
+ * undefined for any other unit, prefecture-level ones included ("吉林市科协", "浙江省杭州市科协").
+ */
+export function provinceOfAssociation(name: string): string | undefined {
+  const match = ASSOCIATION.exec(name.normalize('NFC').replace(/\s+/g, ''));
+  const province = match ? findProvince(match[1]!) : undefined;
+  return province && (match![1] === province.name || match![1] === province.short) ? province.code : undefined;
 }
 
 /**
@@ -34,7 +36,7 @@ export function checkApplicant(registration: PilotRegistration): PilotRegistrati
       `申报单位属${provinceName(applicantUnit.province)}，试点单位属${pilotProvince} / the applicant unit is in ${applicantUnit.province}, the pilot unit in ${province}`,
     );
   }
-  if (provinceOfUnitName(applicantUnit.name) !== province) {
+  if (provinceOfAssociation(applicantUnit.name) !== province) {
     throw new Problem(
       'APPLICANT_NOT_PROVINCIAL_ASSOCIATION',
       `申报单位应为${pilotProvince}的省级科协 / the applicant must be ${pilotProvince}'s provincial association`,

@@ -19,8 +19,8 @@ export const refusals = {
     en: 'This pilot unit is already registered under this call',
   },
   REGISTRATION_CLOSED: {
-    zh: '申报截止时间已过，不能再登记申报',
-    en: 'The submission deadline has passed; no more applications can be registered',
+    zh: '申报截止时间及录入期已过，不能再登记申报',
+    en: 'The submission deadline and the entry period have passed; no more applications can be registered',
   },
   SUBMISSION_DEADLINE_PASSED: {
     zh: '申报截止时间已过，逾期不予受理',

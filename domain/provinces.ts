@@ -65,3 +65,19 @@ export function provinceKey(text: string): string {
 export function provinceName(text: string): string {
   return findProvince(text)?.name ?? text;
 }
+
+/**
+ * Whether two ways of writing a province name the same one (回避 compares with this). Free text
+ * that names no province comes from pilots registered before provinces were codes; then, when in
+ * doubt, the expert recuses: the text containing the province's name or short name is a match
+ * ("新疆兵团" matches 新疆 and 兵团).
+ */
+export function sameProvince(a: string, b: string): boolean {
+  const [pa, pb] = [findProvince(a), findProvince(b)];
+  if (pa && pb) return pa.code === pb.code;
+  const clean = (text: string) => text.normalize('NFC').replace(/\s+/g, '');
+  const known = pa ?? pb;
+  if (!known) return clean(a) === clean(b);
+  const other = clean(pa ? b : a);
+  return other.includes(known.short) || other.includes(known.name);
+}

@@ -36,10 +36,10 @@ import {
   type PilotState,
   type Tranche,
 } from './pilot-state';
-import { provinceKey, provinceName } from './provinces';
+import { provinceName, sameProvince } from './provinces';
 import { instant, list, number, object, oneOf, optional, sha256Hex, text, variants, type Shape } from './shapes';
 import { PILOT_THEMES, pdfNameMatches, type SubmittedApplication } from './submission';
-import { formatBeijing } from './time';
+import { formatBeijing, formatBeijingInstant } from './time';
 
 export interface Refusal {
   code: RefusalCode;
@@ -79,6 +79,9 @@ export interface StaffAction<I = unknown> {
     multipart?: true;
   };
 }
+
+/** How far ahead of the workflow's clock a stated arrival may be (clocks of API hosts differ). */
+export const CLOCK_GRACE_MS = 60_000;
 
 const refusal = (code: RefusalCode, detail?: string): Refusal => (detail === undefined ? { code } : { code, detail });
 const action = <I>(entry: StaffAction<I>): StaffAction<I> => entry;
@@ -127,9 +130,11 @@ export const STAFF_ACTIONS = {
       // 逾期不予受理 is judged on when the application arrived; entry may follow within the entry
       // period (pilots started before it existed: entry ends at the deadline).
       const arrived = receivedAt === undefined ? now : Date.parse(receivedAt);
-      if (arrived > now) return refusal('RECEIVED_IN_FUTURE');
+      // The API's clock and Temporal's may differ a little: an arrival just "ahead" is now.
+      if (arrived > now + CLOCK_GRACE_MS) return refusal('RECEIVED_IN_FUTURE');
       if (arrived >= Date.parse(call.submissionDeadline)) {
-        return refusal('SUBMISSION_LATE', `收到时间 received ${formatBeijing(new Date(arrived))}`);
+        // To the second, never as 24:00: an arrival at 00:00 must not read as the deadline it missed.
+        return refusal('SUBMISSION_LATE', `收到时间 received ${formatBeijingInstant(new Date(arrived))}`);
       }
       const entryEnds = state.entryUntil ?? call.submissionDeadline;
       if (now >= Date.parse(entryEnds)) {
@@ -161,7 +166,7 @@ export const STAFF_ACTIONS = {
       if (!reviewOpen(state)) return refusal('ALREADY_DECIDED');
       // 回避: an expert from the applicant's own province does not score it, however the province
       // is written (code, official or short name).
-      if (provinceKey(score.expert.province) === provinceKey(state.province))
+      if (sameProvince(score.expert.province, state.province))
         return refusal('EXPERT_CONFLICT_OF_INTEREST', provinceName(score.expert.province));
       if (scoresOfCurrentRound(state).some((s) => s.expert.id === score.expert.id))
         return refusal('EXPERT_ALREADY_SCORED');

@@ -514,17 +514,19 @@ describe('submission over HTTP with the sealed PDF', () => {
 
   test('the file name is compared after Unicode normalisation', async () => {
     const unit = uniqueId('unit');
-    const applicant = '浙江省科协 Société'; // é as one code point (NFC)
-    const registered = await call<{ pilotId: string }>(stack, 'POST', '/pilots', {
-      ...registration(callId, unit),
-      applicantUnit: { name: applicant },
-    });
+    const applicant = '浙江省科学技术协会';
+    const registered = await call<{ pilotId: string }>(stack, 'POST', '/pilots', registration(callId, unit));
     expect(registered.status).toBe(201);
     const form = validForm(`${unit} 市科协`, applicant);
-    const decomposed = `${applicant.normalize('NFD')}.pdf`; // e + combining acute accent
-    expect(decomposed).not.toBe(`${applicant}.pdf`);
-    const answer = await submitWith(registered.body.pilotId, submissionBody(form, pdfBytes('nfc'), decomposed));
+    // 省 written as the CJK compatibility ideograph U+F96D, which NFC turns into U+7701.
+    const variant = `浙江\uF96D科学技术协会.pdf`;
+    expect(variant).not.toBe(`${applicant}.pdf`);
+    expect(variant.normalize('NFC')).toBe(`${applicant}.pdf`);
+    const answer = await submitWith(registered.body.pilotId, submissionBody(form, pdfBytes('nfc'), variant));
     expect(answer.status).toBe(200);
+    expect((answer.body as { submission: { pdf: { fileName: string } } }).submission.pdf.fileName).toBe(
+      `${applicant}.pdf`,
+    );
   });
 
   test('the PDF is stored once by content hash, and history carries only its hash, name and size', async () => {

@@ -9,7 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
-import { endOfBeijingDay } from '../domain/time';
+import { beijingTimestamp, endOfBeijingDay } from '../domain/time';
 import { createDocumentStore } from '../lib/storage';
 import { intakeWorkflowId } from '../workflows/intake/messages';
 import { pdfBytes, validForm } from './support/application';
@@ -313,7 +313,9 @@ test('an e-mailed application is keyed in after the deadline by its arrival; a l
   const refused = await keyIn(ningbo, id(late.uid));
   expect(refused.status).toBe(422);
   expect(refused.body).toMatchObject({ code: 'SUBMISSION_LATE', message: expect.stringContaining('逾期不予受理') });
-  expect(String(refused.body.detail)).toContain(`${deadlineDate} 24:00（北京时间）`);
+  // The arrival to the second, as the first instant of the next day (never "24:00", the deadline's own text).
+  expect(String(refused.body.detail)).toContain(`${beijingTimestamp(endOfBeijingDay(deadlineDate))}（北京时间）`);
+  expect(String(refused.body.detail)).toMatch(/ 00:00:00（北京时间）$/);
   expect((await stack.db.receivedApplication.findUniqueOrThrow({ where: { id: id(late.uid) } })).pilotId).toBeNull();
   expect((await keyIn(ningbo, id(noPdf.uid))).body.code).toBe('RECEIVED_WITHOUT_PDF');
   expect((await keyIn(ningbo, `${callId}:1:999999`)).body.code).toBe('RECEIVED_NOT_FOUND');

@@ -132,6 +132,15 @@ describe('provinces as codes', () => {
       applicantUnit: { name: '浙江省科学技术协会', province: '江苏' },
     });
     expect(statedElsewhere.body.code).toBe('APPLICANT_NOT_PROVINCIAL_ASSOCIATION');
+    // A prefecture-level association is not the provincial one, whatever its name begins with.
+    for (const name of ['浙江省杭州市科学技术协会', '吉林市科学技术协会', '浙江省科学技术协会杭州分会']) {
+      const prefecture = await call(stack, 'POST', '/pilots', {
+        ...registration(callId, uniqueId('unit')),
+        province: name.startsWith('吉林') ? '吉林' : '浙江',
+        applicantUnit: { name },
+      });
+      expect([name, prefecture.body.code]).toEqual([name, 'APPLICANT_NOT_PROVINCIAL_ASSOCIATION']);
+    }
     const xpccIsNotXinjiang = await call(stack, 'POST', '/pilots', {
       ...registration(callId, uniqueId('unit')),
       province: '新疆',

@@ -102,7 +102,11 @@ describe('a call with pilots in every state a notice can be in', () => {
     reapproved = await approvedPilot(stack, callId, 300_000_00);
     await act(stack, reapproved, 'objections', { reason: '实名举报' });
     // The new review round needs its own scores.
-    await act(stack, reapproved, 'expert-scores', { expert: { id: 'expert-2', province: '江苏' }, score: 85, comment: '复核' });
+    await act(stack, reapproved, 'expert-scores', {
+      expert: { id: 'expert-2', province: '江苏' },
+      score: 85,
+      comment: '复核',
+    });
     await act(stack, reapproved, 'review-decision', { outcome: 'approved', amountFen: 310_000_00, reason: '评审通过' });
 
     for (const id of [inNotice, coded, reapproved]) await rowReaches(id, (r) => r.publicNoticeStartedAt !== null);

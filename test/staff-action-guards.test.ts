@@ -146,6 +146,17 @@ describe('recordExpertScore', () => {
       );
     }
     expect(check('recordExpertScore', pilot('submitted', coded), score('320000'))).toBeNull();
+    // A pilot registered before provinces were codes, with free text: when in doubt, recuse.
+    const freeText = (s: PilotState) => {
+      s.province = '新疆兵团';
+    };
+    expect(check('recordExpertScore', pilot('submitted', freeText), score('650000'))).toBe(
+      'EXPERT_CONFLICT_OF_INTEREST',
+    );
+    expect(check('recordExpertScore', pilot('submitted', freeText), score('660000'))).toBe(
+      'EXPERT_CONFLICT_OF_INTEREST',
+    );
+    expect(check('recordExpertScore', pilot('submitted', freeText), score('320000'))).toBeNull();
   });
   test('an expert scores once per review round', () => {
     expect(check('recordExpertScore', pilot('under_review', scored(1)), score('江苏', 'e0'))).toBe(

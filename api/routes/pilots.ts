@@ -45,11 +45,14 @@ const SubmissionFields = z.object({
   receivedId: z.string().trim().min(1).max(200).optional(),
 });
 
-/** The arrival time staff state (never in the future), or now. */
-function statedArrival(stated: string | undefined): string {
+/**
+ * The arrival time staff state for an application handed in another way (never in the future:
+ * a minute's grace for the office's clocks), or undefined: arrived as it is entered, by the
+ * workflow's clock (API hosts' clocks may run ahead of Temporal's).
+ */
+function statedArrival(stated: string | undefined): string | undefined {
+  if (stated === undefined) return undefined;
   const now = Date.now();
-  if (stated === undefined) return new Date(now).toISOString();
-  // A minute's grace for clocks that differ between the office's machines and this server.
   if (Date.parse(stated) > now + 60_000) throw new Problem('RECEIVED_IN_FUTURE', stated);
   return new Date(Math.min(Date.parse(stated), now)).toISOString();
 }
@@ -127,7 +130,24 @@ export function pilotRoutes(
    * submission (two pilots racing for it: one wins, the other gets 409), and released again when
    * the pilot refused the submission and does not hold it.
    */
-  async function attachingReceived(pilotId: string, receivedId: string, by: string, act: () => Promise<Acted>) {
+  async function attachingReceived(
+    pilotId: string,
+    received: { id: string; callId: string; pdfSha256: string },
+    by: string,
+    act: () => Promise<Acted>,
+  ) {
+    const receivedId = received.id;
+    // The same PDF recorded again (a mailbox rebuilt with a new UIDVALIDITY) is still one application.
+    const twin = await db.receivedApplication.findFirst({
+      where: {
+        callId: received.callId,
+        pdfSha256: received.pdfSha256,
+        id: { not: receivedId },
+        pilotId: { not: null },
+      },
+      select: { id: true, pilotId: true },
+    });
+    if (twin && twin.pilotId !== pilotId) throw new Problem('RECEIVED_ALREADY_ATTACHED', `same PDF as ${twin.id}`);
     const claimed = await db.receivedApplication.updateMany({
       where: { id: receivedId, pilotId: null },
       data: { pilotId, attachedAt: new Date(), attachedBy: by },
@@ -141,10 +161,11 @@ export function pilotRoutes(
     } catch (error) {
       // A refusal (4xx) leaves the mail free for the pilot it belongs to; an outage keeps the claim
       // for the repeat with the same Idempotency-Key.
+      // Released only when the pilot's state says it does not hold the mail (unknown: kept).
       if (error instanceof Problem && statusOf(error.code) < 500) {
-        const state = await pilots.state(pilotId).catch(() => null);
+        const state = await pilots.state(pilotId).catch(() => undefined);
         const held = state?.submission && 'receipt' in state.submission ? state.submission.receipt : undefined;
-        if (!(held?.via === 'email' && held.receivedId === receivedId)) {
+        if (state && !(held?.via === 'email' && held.receivedId === receivedId)) {
           await db.receivedApplication.updateMany({
             where: { id: receivedId, pilotId },
             data: { pilotId: null, attachedAt: null, attachedBy: null },
@@ -191,7 +212,11 @@ export function pilotRoutes(
         }
         throw new Problem('REGISTRATION_CLOSED');
       }
-      await checkIntegrity(db, call, registration);
+      await checkIntegrity(db, call, registration).catch(async (refused: unknown) => {
+        // A repeat of a registration answered before the unit's record was made still gets its pilot.
+        if (refused instanceof Problem && (await pilots.registeredWithKey(pilotId, req.idempotencyKey))) return;
+        throw refused;
+      });
       const state = await pilots.register({ pilotId, registration, call, registeredBy: req.actor }, req.idempotencyKey);
       res
         .status(201)
@@ -309,7 +334,8 @@ export function pilotRoutes(
       // The sealed PDF and its arrival: an e-mail in the call's inbox (arrival = the mail server's
       // INTERNALDATE), or an upload of one handed in another way (arrival as staff state it).
       let pdf: { sha256: string; fileName: string; sizeBytes: number };
-      let receivedAt: string;
+      let receivedAt: string | undefined;
+      let receivedRow: { id: string; callId: string; pdfSha256: string } | undefined;
       let receipt: SubmittedApplication['receipt'];
       if (fields.receivedId !== undefined) {
         if (req.file || fields.receivedAt !== undefined) {
@@ -333,6 +359,7 @@ export function pilotRoutes(
         pdf = { sha256: received.pdfSha256, fileName: received.attachmentName, sizeBytes: received.pdfSizeBytes };
         receivedAt = received.receivedAt.toISOString();
         receipt = { via: 'email', receivedId: received.id };
+        receivedRow = { id: received.id, callId: received.callId, pdfSha256: received.pdfSha256 };
       } else {
         const file = req.file;
         if (!file) throw new Problem('PDF_REQUIRED');
@@ -346,7 +373,12 @@ export function pilotRoutes(
         pdf = { sha256, fileName, sizeBytes };
       }
       // The form's dates are judged against the day it arrived.
-      const issues = formIssuesAgainst(parsed.data, CallInput.parse(callRow.config), registered, new Date(receivedAt));
+      const issues = formIssuesAgainst(
+        parsed.data,
+        CallInput.parse(callRow.config),
+        registered,
+        receivedAt === undefined ? new Date() : new Date(receivedAt),
+      );
       if (issues.length)
         throw new Problem(
           'VALIDATION_FAILED',
@@ -355,13 +387,19 @@ export function pilotRoutes(
         );
       // Stored before the workflow hears of it: the workflow keeps only the hash.
       const formHash = await storeApplicationForm(db, parsed.data);
-      const input = { formHash, themes: parsed.data.themes, pdf, receivedAt, receipt, actor: req.actor };
-      const acted =
-        receipt.via === 'email'
-          ? await attachingReceived(pilotId, receipt.receivedId, req.actor.id, () =>
-              pilots.act(pilotId, 'submit', input, req.idempotencyKey),
-            )
-          : await pilots.act(pilotId, 'submit', input, req.idempotencyKey);
+      const input = {
+        formHash,
+        themes: parsed.data.themes,
+        pdf,
+        ...(receivedAt === undefined ? {} : { receivedAt }),
+        receipt,
+        actor: req.actor,
+      };
+      const acted = receivedRow
+        ? await attachingReceived(pilotId, receivedRow, req.actor.id, () =>
+            pilots.act(pilotId, 'submit', input, req.idempotencyKey),
+          )
+        : await pilots.act(pilotId, 'submit', input, req.idempotencyKey);
       await answerActed(res, pilotId, acted, req.actor.role);
     },
   );

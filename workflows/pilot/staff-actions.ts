@@ -28,7 +28,10 @@ function acceptors(life: PilotEffects): Accept {
   const { state } = life;
   return {
     submit: (submission, done) => {
-      state.submission = { ...submission, ...done };
+      // Since patch 'notice-as-written' the submission says when it arrived: entered now, if not said.
+      state.submission = life.rules.asWritten
+        ? { ...submission, ...done, receivedAt: submission.receivedAt ?? done.at }
+        : { ...submission, ...done };
     },
     recordExpertScore: async (score, done) => {
       // Since patch 'notice-as-written' a score belongs to its review round (objections before it).
