@@ -6,14 +6,14 @@
  */
 import http from 'node:http';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/browser';
 import type { PublicNotice } from '../api/routes/public-notice';
 import { formatBeijing } from '../domain/time';
 import { ARTIFACTS } from './support/environment';
 import { act, approvedPilot, openCall, registerPilot, submit, waitForPhase, waitUntil } from './support/pilots';
 import { call, startStack, type Stack } from './support/stack';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** This file's limit: far above what its other tests ask from 127.0.0.1, reached on purpose from 127.0.0.2. */
 const LIMIT = 30;
 
@@ -202,18 +202,7 @@ describe('a call with pilots in every state a notice can be in', () => {
   });
 
   test('in headless Chromium, with no extra headers, the page shows the list (screenshot kept)', async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const response = await page.goto(`${stack.baseUrl}/calls/${callId}/public-notice.html`);
     expect(response?.status()).toBe(200);

@@ -5,15 +5,14 @@
  * its actor and reason, decoded through the codec endpoint. A screenshot is kept in test-artifacts/.
  */
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './support/browser';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { describeCli, resolveTemporalCli } from '../scripts/temporal-cli';
 import { freePort, startTemporalServer, type RunningTemporal } from '../scripts/temporal-server';
 import { ARTIFACTS } from './support/environment';
 import { act, openCall, pilotInProgress } from './support/pilots';
 import { startStack, type Stack } from './support/stack';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 let temporal: RunningTemporal;
 let stack: Stack;
@@ -34,18 +33,7 @@ beforeAll(async () => {
   });
   uiUrl = temporal.uiUrl!;
   stack = await startStack({ temporalAddress: temporal.address, apiPort, codecCorsOrigins: [uiUrl] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
