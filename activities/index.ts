@@ -13,6 +13,8 @@ export interface ActivityDeps {
   /** The e-mail intake's: where PDFs go (STORAGE_DIR) and the office's mailbox (none: no intake here). */
   store?: DocumentStore;
   imap?: ImapSettings | null;
+  /** PDF_MAX_BYTES: the intake stores no larger PDF than the API takes as an upload. */
+  pdfMaxBytes?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {

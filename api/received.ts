@@ -6,7 +6,7 @@
  */
 import type { Role } from '../domain/pilot';
 import { unitOfPdfName } from '../domain/submission';
-import { formatBeijing } from '../domain/time';
+import { formatBeijingInstant } from '../domain/time';
 import type { ReceivedApplication } from '../generated/prisma/client';
 import type { DbClient } from '../lib/db';
 
@@ -39,7 +39,41 @@ export async function applicantUnitsOf(db: DbClient, callId: string): Promise<Ma
   return units;
 }
 
-export function receivedItem(row: ReceivedApplication, deadline: Date, units: Map<string, string[]>): ReceivedItem {
+/** A stored PDF of the message's `attachments` (the intake stores every PDF under its hash). */
+interface StoredPdf {
+  name: string;
+  sha256: string;
+  sizeBytes: number;
+}
+const storedPdfs = (attachments: unknown): StoredPdf[] =>
+  Array.isArray(attachments)
+    ? attachments.filter(
+        (a): a is StoredPdf =>
+          typeof a === 'object' &&
+          a !== null &&
+          (a as { pdf?: unknown }).pdf === true &&
+          typeof (a as StoredPdf).name === 'string' &&
+          typeof (a as StoredPdf).sha256 === 'string' &&
+          typeof (a as StoredPdf).sizeBytes === 'number',
+      )
+    : [];
+
+/**
+ * The message's PDF as of now: the one recorded, unless it names no registered applicant unit and
+ * another PDF of the same message does (several PDFs, the unit registered after the mail arrived).
+ */
+function currentPdf(row: ReceivedApplication, units: Map<string, string[]>): ReceivedApplication {
+  const registered = (name: string | null) => {
+    const unit = name ? unitOfPdfName(name) : null;
+    return unit !== null && units.has(unit);
+  };
+  if (row.attachmentName === null || registered(row.attachmentName)) return row;
+  const other = storedPdfs(row.attachments).find((a) => registered(a.name));
+  return other ? { ...row, attachmentName: other.name, pdfSha256: other.sha256, pdfSizeBytes: other.sizeBytes } : row;
+}
+
+export function receivedItem(stored: ReceivedApplication, deadline: Date, units: Map<string, string[]>): ReceivedItem {
+  const row = currentPdf(stored, units);
   const unit = row.attachmentName ? unitOfPdfName(row.attachmentName) : null;
   const pilotIds = unit === null ? undefined : units.get(unit);
   const match = unit !== null && pilotIds ? { applicantUnitName: unit, pilotIds } : null;
@@ -76,7 +110,7 @@ export function receivedView(item: ReceivedItem, role: Role) {
     mailbox: item.mailbox,
     uid: Number(item.uid),
     receivedAt: item.receivedAt.toISOString(),
-    receivedAtBeijing: formatBeijing(item.receivedAt),
+    receivedAtBeijing: formatBeijingInstant(item.receivedAt),
     onTime: item.onTime,
     ...(SEES_SENDER.includes(role) ? { sender: item.sender, subject: item.subject } : {}),
     attachmentName: item.attachmentName,

@@ -77,7 +77,9 @@ export type CallTiming = z.output<typeof CallTiming>;
 
 export const CallInput = z
   .object({
-    id: Slug,
+    // `intake.<call id>` is the call's intake workflow; a call named "intake" would make
+    // `intake.<unit>`, a pilot's workflow id, collide with another call's intake.
+    id: Slug.refine((id) => id !== 'intake', '"intake" is reserved (the e-mail intake\'s workflow ids start with it)'),
     name: z.string().trim().min(1).max(200),
     submissionDeadline: Deadline,
     funding: z.object({ minFen: Fen, maxFen: Fen }),
@@ -106,7 +108,18 @@ export const CallInput = z
     intake: z
       .object({
         folder: z.string().trim().min(1).max(200).default('INBOX'),
-        pollEvery: Duration.default('1m'),
+        /** At least a second: a poll is a login, a search and a fetch on the office's mail server. */
+        pollEvery: Duration.refine((text) => toMs(text) >= 1000, 'at least "1s"').default('1m'),
+        /**
+         * When the call opened for applications: mail that arrived (INTERNALDATE) before it is not
+         * this call's, e.g. last year's applications in the same folder, and is neither recorded
+         * nor stored. An instant with an offset, stored as UTC ISO. Absent: the call's creation
+         * (its row's `created_at`), which the intake reads from the database.
+         */
+        since: z.iso
+          .datetime({ offset: true })
+          .transform((instant) => new Date(instant).toISOString())
+          .optional(),
       })
       .optional(),
   })

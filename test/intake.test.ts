@@ -9,11 +9,17 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createIntakeActivities, MESSAGE_TRIES, MESSAGES_PER_POLL } from '../activities/intake';
+import { parseMail, UnreadableMail } from '../activities/intake-mail';
+import { CallInput } from '../domain/call';
 import { beijingTimestamp, endOfBeijingDay } from '../domain/time';
+import { callRecord } from '../lib/calls';
 import { createDocumentStore } from '../lib/storage';
 import { intakeWorkflowId } from '../workflows/intake/messages';
 import { pdfBytes, validForm } from './support/application';
 import { startDovecot, type TestDovecot } from './support/dovecot';
+import { silentLogger } from './support/runtime';
 import { call, compressedCall, registration, startStack, uniqueId, type Stack } from './support/stack';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process';
 
@@ -87,14 +93,27 @@ const pdfAttachment = (filename: string, content: Buffer): Mail.Attachment => ({
 const beijingDate = (days: number) =>
   new Date(Date.now() + days * 86_400_000 + 8 * 3_600_000).toISOString().slice(0, 10);
 
-async function createCall(folder: string, submissionDeadline: string): Promise<string> {
+/**
+ * A call reading `folder`. `since`: when it opened for applications; without it, the call's
+ * creation (now), after every message a test dates in the past.
+ */
+async function createCall(
+  folder: string,
+  submissionDeadline: string,
+  { since, entryPeriod = '14d' }: { since?: Date; entryPeriod?: string } = {},
+): Promise<string> {
   const id = uniqueId('mail');
   const created = await call(
     stack,
     'POST',
     '/calls',
     // The intake reads during the entry period after the deadline (14 days, as by default).
-    compressedCall(id, 60, { entryPeriod: '14d' }, { submissionDeadline, intake: { folder, pollEvery: '1s' } }),
+    compressedCall(
+      id,
+      60,
+      { entryPeriod },
+      { submissionDeadline, intake: { folder, pollEvery: '1s', ...(since ? { since: since.toISOString() } : {}) } },
+    ),
   );
   expect(created.status).toBe(201);
   intakes.push(id);
@@ -135,6 +154,19 @@ test('lateness is judged by arrival time; a Chinese RFC 2231 file name finds its
   // intake still reads during the entry period (14 days by default).
   const deadlineDate = beijingDate(-2);
   const folder = `Applications-${randomUUID().slice(0, 6)}`;
+  // The call opened on its deadline day: last year's application in the same folder, and one a
+  // second before the opening, are not its mail.
+  const opened = new Date(`${deadlineDate}T00:00:00+08:00`);
+  await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('last year'))] }),
+    new Date(opened.getTime() - 365 * 86_400_000),
+  );
+  await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('a second early'))] }),
+    new Date(opened.getTime() - 1000),
+  );
   const lastSecond = new Date(`${deadlineDate}T23:59:59+08:00`);
   const nextMidnight = endOfBeijingDay(deadlineDate); // 00:00:00 Beijing the next day
   const onTimePdf = pdfBytes('on time');
@@ -165,7 +197,7 @@ test('lateness is judged by arrival time; a Chinese RFC 2231 file name finds its
     new Date(`${deadlineDate}T12:00:00+08:00`),
   );
 
-  const callId = await createCall(folder, deadlineDate);
+  const callId = await createCall(folder, deadlineDate, { since: opened });
   // Registration closed with the deadline: the pilot's row as its registration left it (the
   // burst test below registers through the API).
   const pilotId = `${callId}.hangzhou`;
@@ -191,6 +223,11 @@ test('lateness is judged by arrival time; a Chinese RFC 2231 file name finds its
   );
   expect(polled.status).toBe(200);
   expect(polled.body.intake.lastPoll).toMatchObject({ lastUid: fake.uid, uidValidity: Number(onTime.uidValidity) });
+  // The two older messages: passed over, nothing stored, the cursor past them.
+  expect(await stack.db.receivedApplication.count({ where: { callId } })).toBe(5);
+  expect((await stack.db.mailboxCursor.findMany({ where: { callId } })).map((c) => Number(c.lastUid))).toEqual([
+    fake.uid,
+  ]);
 
   const list = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received`, undefined, { as: 'staff' });
   expect(list.status).toBe(200);
@@ -212,6 +249,8 @@ test('lateness is judged by arrival time; a Chinese RFC 2231 file name finds its
   });
   expect(byUid.get(late.uid)).toMatchObject({
     receivedAt: nextMidnight.toISOString(),
+    // An arrival at 00:00 is the first second of its day, never "24:00" of the deadline day.
+    receivedAtBeijing: `${new Date(nextMidnight.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)} 00:00:00（北京时间）`,
     onTime: false,
     attachmentName: `${UNIT}.pdf`,
     match: { applicantUnitName: UNIT, pilotIds: [pilotId] },
@@ -275,7 +314,7 @@ test('an e-mailed application is keyed in after the deadline by its arrival; a l
     endOfBeijingDay(deadlineDate),
   );
   const noPdf = await dovecot.append(folder, await mail({}), new Date(`${deadlineDate}T08:00:00+08:00`));
-  const callId = await createCall(folder, deadlineDate);
+  const callId = await createCall(folder, deadlineDate, { since: new Date(`${deadlineDate}T00:00:00+08:00`) });
   // Registration stays open through the entry period: the office registers what arrived.
   const register = async (unit: string) => {
     const answer = await call<{ pilotId: string }>(stack, 'POST', '/pilots', registration(callId, unit));
@@ -343,7 +382,7 @@ test('every message exactly once when the worker is killed midway through a mail
     expected.set(uid, { sha256: createHash('sha256').update(pdf).digest('hex'), receivedAt: arrived.toISOString() });
   }
 
-  const callId = await createCall(folder, deadlineDate);
+  const callId = await createCall(folder, deadlineDate, { since: new Date(firstArrival - 60_000) });
   const registered = await call<{ pilotId: string }>(stack, 'POST', '/pilots', registration(callId, 'ningbo'));
   expect(registered.status).toBe(201);
   const count = () => stack.db.receivedApplication.count({ where: { callId } });
@@ -396,6 +435,195 @@ test('every message exactly once when the worker is killed midway through a mail
       (item) => item.onTime && item.match?.pilotIds.join() === registered.body.pilotId && item.flags.length === 0,
     ),
   ).toBe(true);
+});
+
+/** A raw message as a hostile or broken client might send it: header values as given. */
+function rawMail(subject: string, attachments: { disposition: string; content: Buffer }[]): Buffer {
+  const boundary = `b-${randomUUID()}`;
+  const parts = attachments.map(
+    ({ disposition, content }) =>
+      `--${boundary}\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; ${disposition}\r\n` +
+      `Content-Transfer-Encoding: base64\r\n\r\n${content.toString('base64')}\r\n`,
+  );
+  return Buffer.from(
+    `From: =?UTF-8?Q?=E7=8E=8B=00?= <${SENDER}>\r\nTo: reform-office@reform.test\r\nSubject: ${subject}\r\n` +
+      `Message-ID: <${randomUUID()}@zjkx.test>\r\nMIME-Version: 1.0\r\n` +
+      `Content-Type: multipart/mixed; boundary="${boundary}"\r\n\r\n` +
+      `--${boundary}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsee attachment\r\n` +
+      `${parts.join('')}--${boundary}--\r\n`,
+  );
+}
+
+test('a NUL in a subject and a file name is cleaned, not a stop: the messages after it are read; of several PDFs the unit’s is chosen', async () => {
+  const deadlineDate = beijingDate(-2);
+  const folder = `Hostile-${randomUUID().slice(0, 6)}`;
+  const at = (hour: string) => new Date(`${deadlineDate}T${hour}:00:00+08:00`);
+  const nulPdf = pdfBytes('named with a NUL');
+  const hostile = await dovecot.append(
+    folder,
+    rawMail(`=?UTF-8?Q?${SUBJECT_MARK}_a=00b=01c?=`, [
+      { disposition: `filename*=utf-8''${encodeURIComponent(UNIT)}%00.pdf`, content: nulPdf },
+    ]),
+    at('09'),
+  );
+  const after = await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('after the hostile one'))] }),
+    at('10'),
+  );
+  const unitPdf = pdfBytes('the unit’s own');
+  const several = await dovecot.append(
+    folder,
+    await mail({
+      attachments: [pdfAttachment('申报书.pdf', pdfBytes('a generic name')), pdfAttachment(`${UNIT}.pdf`, unitPdf)],
+    }),
+    at('11'),
+  );
+  const callId = await createCall(folder, deadlineDate, { since: at('00') });
+  const count = () => stack.db.receivedApplication.count({ where: { callId } });
+  await waitFor('every message', count, (n) => n >= 3, 60_000);
+
+  const row = await stack.db.receivedApplication.findUniqueOrThrow({
+    where: { id: `${callId}:${hostile.uidValidity}:${hostile.uid}` },
+  });
+  expect([row.subject, row.attachmentName, row.flags]).toEqual([`${SUBJECT_MARK} abc`, `${UNIT}.pdf`, []]);
+  expect(row.sender).toContain(SENDER);
+  expect(row.sender).not.toContain('\u0000');
+  expect(row.pdfSha256).toBe(createHash('sha256').update(nulPdf).digest('hex'));
+  expect(JSON.stringify(row.attachments)).not.toContain('\\u0000');
+  expect(await stack.db.receivedApplication.count({ where: { callId, uid: after.uid } })).toBe(1);
+
+  // Recorded before the unit registered: the first PDF that names something. Read once it has,
+  // the unit's own PDF of the same message, which staff then attach.
+  const recorded = await stack.db.receivedApplication.findFirstOrThrow({ where: { callId, uid: several.uid } });
+  expect([recorded.attachmentName, recorded.flags]).toEqual(['申报书.pdf', ['SEVERAL_PDFS']]);
+  const pilot = await call<{ pilotId: string }>(stack, 'POST', '/pilots', registration(callId, 'hangzhou'));
+  expect(pilot.status).toBe(201);
+  await waitFor(
+    'the pilot row',
+    () => stack.db.pilot.count({ where: { id: pilot.body.pilotId } }),
+    (n) => n === 1,
+  );
+  const list = await call<ReceivedList>(stack, 'GET', `/calls/${callId}/received`, undefined, { as: 'staff' });
+  expect(list.body.items.find((item) => item.uid === several.uid)).toMatchObject({
+    attachmentName: `${UNIT}.pdf`,
+    pdf: { sha256: createHash('sha256').update(unitPdf).digest('hex'), sizeBytes: unitPdf.length },
+    match: { applicantUnitName: UNIT, pilotIds: [pilot.body.pilotId] },
+    flags: ['SEVERAL_PDFS'],
+  });
+});
+
+test('a message that cannot be read is recorded UNREADABLE after its tries and the rest is read; heartbeats run on a timer', async () => {
+  const deadlineDate = beijingDate(-2);
+  const folder = `Broken-${randomUUID().slice(0, 6)}`;
+  const at = (hour: string) => new Date(`${deadlineDate}T${hour}:00:00+08:00`);
+  const slow = await dovecot.append(
+    folder,
+    await mail({ subject: 'slow-mark', attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('slow'))] }),
+    at('09'),
+  );
+  const broken = await dovecot.append(
+    folder,
+    await mail({ subject: 'broken-mark', attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('broken'))] }),
+    at('10'),
+  );
+  const garbled = await dovecot.append(folder, await mail({ subject: 'garbled-mark' }), at('11'));
+  const last = await dovecot.append(
+    folder,
+    await mail({ attachments: [pdfAttachment(`${UNIT}.pdf`, pdfBytes('last'))] }),
+    at('12'),
+  );
+  // The call's row only (no intake workflow): this test runs the activity itself.
+  const callId = uniqueId('mail');
+  await stack.db.call.create({
+    data: callRecord(
+      CallInput.parse(
+        compressedCall(
+          callId,
+          60,
+          {},
+          { submissionDeadline: deadlineDate, intake: { folder, since: at('00').toISOString() } },
+        ),
+      ),
+    ),
+  });
+  let brokenTries = 0;
+  const activities = createIntakeActivities({
+    db: stack.db,
+    store: createDocumentStore(stack.storageDir),
+    imap: { host: dovecot.host, port: dovecot.port, secure: false, user: dovecot.user, password: dovecot.password },
+    heartbeatEveryMs: 50,
+    retryPauseMs: 10,
+    parse: async (source) => {
+      const text = source.toString('latin1');
+      if (text.includes('slow-mark')) await new Promise((resolve) => setTimeout(resolve, 600));
+      if (text.includes('broken-mark')) {
+        brokenTries += 1;
+        throw new TypeError('a parser that fails on this message, every time');
+      }
+      if (text.includes('garbled-mark')) throw new UnreadableMail(new Error('unparseable'));
+      return parseMail(source);
+    },
+  });
+  const environment = new MockActivityEnvironment({}, { logger: silentLogger });
+  const heartbeats: unknown[] = [];
+  environment.on('heartbeat', (details: unknown) => heartbeats.push(details));
+  const result = await environment.run(activities.pollMailbox, { callId, folder });
+
+  expect(result).toMatchObject({ fetched: 4, recorded: 4, unreadable: 2, skipped: 0, lastUid: last.uid, more: false });
+  // The timer beat during the slow message, beyond one heartbeat per message.
+  expect(heartbeats.length).toBeGreaterThan(4 + 5);
+  expect(brokenTries).toBe(MESSAGE_TRIES);
+  const rows = await stack.db.receivedApplication.findMany({ where: { callId }, orderBy: { uid: 'asc' } });
+  expect(rows.map((r) => [Number(r.uid), r.flags, r.pdfSha256 === null, r.receivedAt.toISOString()])).toEqual([
+    [slow.uid, [], false, at('09').toISOString()],
+    [broken.uid, ['UNREADABLE'], true, at('10').toISOString()],
+    [garbled.uid, ['UNREADABLE'], true, at('11').toISOString()],
+    [last.uid, [], false, at('12').toISOString()],
+  ]);
+  expect(rows[1]!.subject).toBe('broken-mark');
+});
+
+test('the last poll reads on while there is more, then the intake ends: polling after it is INTAKE_ENDED', async () => {
+  const deadlineDate = beijingDate(-2);
+  const folder = `Last-${randomUUID().slice(0, 6)}`;
+  const total = MESSAGES_PER_POLL + 5;
+  const first = new Date(`${deadlineDate}T09:00:00+08:00`).getTime();
+  for (let i = 0; i < total; i += 1) {
+    await dovecot.append(folder, await mail({ subject: `message ${i}` }), new Date(first + i * 1000));
+  }
+  // Its entry period is over when it is created: the first poll is the last one.
+  const callId = await createCall(folder, deadlineDate, { since: new Date(first), entryPeriod: '1s' });
+  const handle = stack.client.workflow.getHandle(intakeWorkflowId(callId));
+  const state = (await handle.result()) as { ended: boolean; polls: number; lastFailure: unknown };
+  expect(state).toMatchObject({ ended: true, polls: 2, lastFailure: null });
+  expect(await stack.db.receivedApplication.count({ where: { callId } })).toBe(total);
+  const polled = await call<{ code: string }>(stack, 'POST', `/calls/${callId}/intake/poll`);
+  expect([polled.status, polled.body.code]).toEqual([409, 'INTAKE_ENDED']);
+});
+
+test('hostile call ids are 404, never 500; a call named "intake" and a poll faster than 1s are refused', async () => {
+  for (const path of [
+    '/calls/%00',
+    '/calls/%00/received',
+    '/calls/%00/public-notice',
+    '/calls/%00/public-notice.html',
+  ]) {
+    expect([path, (await call(stack, 'GET', path)).status]).toEqual([path, 404]);
+  }
+  expect((await call(stack, 'POST', '/calls/%00/intake/poll')).status).toBe(404);
+  const refused = async (body: unknown) => {
+    const answer = await call<{ code: string }>(stack, 'POST', '/calls', body);
+    return [answer.status, answer.body.code, JSON.stringify(answer.body)];
+  };
+  const named = await refused(compressedCall('intake', 60));
+  expect(named.slice(0, 2)).toEqual([422, 'VALIDATION_FAILED']);
+  expect(named[2]).toContain('reserved');
+  const fast = await refused(
+    compressedCall(uniqueId('mail'), 60, {}, { intake: { folder: 'INBOX', pollEvery: '500ms' } }),
+  );
+  expect(fast.slice(0, 2)).toEqual([422, 'VALIDATION_FAILED']);
+  expect(fast[2]).toContain('1s');
 });
 
 test('a folder that does not exist fails its polls without stopping the intake; no credentials or senders in logs', async () => {

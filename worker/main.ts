@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       db,
       store: createDocumentStore(config.STORAGE_DIR),
       imap,
+      pdfMaxBytes: config.PDF_MAX_BYTES,
       codec: codecFromEnvironment(log),
       workflowBundle: bundle ? { codePath: bundle.path } : undefined,
       shutdownGraceTime: config.WORKER_SHUTDOWN_GRACE,

@@ -1,4 +1,4 @@
-import { CallInput } from '../../domain/call';
+import { CallInput, Slug } from '../../domain/call';
 import { callRecord } from '../../lib/calls';
 import type { ApiDeps } from '../deps';
 import { IntakeWorkflows } from '../intake-workflows';
@@ -61,6 +61,7 @@ export function callRoutes(routes: ApiRoutes, { client, db, taskQueue, intake, u
   routes.add(
     { method: 'get', path: '/calls/:callId', roles: READERS, summary: '申报通知 / Read a call', tag: 'calls' },
     async (req, res) => {
+      if (!Slug.safeParse(req.params.callId).success) throw new Problem('CALL_NOT_FOUND');
       const row = await db.call.findUnique({ where: { id: req.params.callId as string } });
       if (!row) throw new Problem('CALL_NOT_FOUND');
       res.json(callView(row));

@@ -1,4 +1,4 @@
-import { CallInput, type Call } from '../../domain/call';
+import { CallInput, Slug, type Call } from '../../domain/call';
 import { durationInWords, type DurationText } from '../../domain/duration';
 import { formatYuan } from '../../domain/money';
 import type { PilotPhase } from '../../domain/pilot-state';
@@ -54,6 +54,7 @@ export interface PublicNotice {
  */
 export function publicNoticeRoutes(routes: ApiRoutes, { db }: ApiDeps): void {
   async function publicNotice(callId: string): Promise<PublicNotice> {
+    if (!Slug.safeParse(callId).success) throw new Problem('CALL_NOT_FOUND');
     const callRow = await db.call.findUnique({ where: { id: callId } });
     if (!callRow) throw new Problem('CALL_NOT_FOUND');
     const call = CallInput.parse(callRow.config);

@@ -3,7 +3,7 @@
  * mailbox now". Senders and subjects are personal data: shown to the office, never logged.
  */
 import { z } from 'zod';
-import { CallInput } from '../../domain/call';
+import { CallInput, Slug } from '../../domain/call';
 import type { ApiDeps } from '../deps';
 import { IntakeWorkflows } from '../intake-workflows';
 import { Problem } from '../problem';
@@ -32,6 +32,8 @@ export function receivedRoutes(routes: ApiRoutes, { client, db, taskQueue, intak
     },
     async (req, res) => {
       const query = parseBody(ReceivedQuery, req.query);
+      // No such call can have it (and a NUL would reach PostgreSQL): 404, never a 500.
+      if (!Slug.safeParse(req.params.callId).success) throw new Problem('CALL_NOT_FOUND');
       const call = await db.call.findUnique({
         where: { id: req.params.callId as string },
         select: { id: true, submissionDeadline: true },
@@ -68,8 +70,10 @@ export function receivedRoutes(routes: ApiRoutes, { client, db, taskQueue, intak
       write: true,
     },
     async (req, res) => {
+      if (!Slug.safeParse(req.params.callId).success) throw new Problem('CALL_NOT_FOUND');
       const row = await db.call.findUnique({ where: { id: req.params.callId as string } });
       if (!row) throw new Problem('CALL_NOT_FOUND');
+      // After the deadline and the entry period the intake has ended: INTAKE_ENDED (409).
       const polled = await intakes.pollNow(CallInput.parse(row.config), req.idempotencyKey);
       if (polled.done) {
         res.json({ status: 'polled', intake: polled.state });

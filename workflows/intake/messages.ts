@@ -34,6 +34,11 @@ export interface IntakePoll {
   lastUid: number;
   fetched: number;
   recorded: number;
+  /** Passed over as older than the call's `since`; recorded UNREADABLE. */
+  skipped: number;
+  unreadable: number;
+  /** The call's opening (UTC ISO): mail that arrived before it is not the call's. */
+  since: string;
 }
 
 export interface IntakeState {
