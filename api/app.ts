@@ -3,6 +3,7 @@ import express from 'express';
 import { MAX_JSON_DEPTH, nestedDeeperThan } from '../domain/json-limits';
 import { API_TEMPORAL_TIMING } from '../lib/temporal';
 import { authenticator } from './auth';
+import { oidcVerifier } from './oidc';
 import type { ApiDeps } from './deps';
 import { httpMetrics, metricsEndpoint, timeTemporal } from './metrics';
 import { DOCS_PAGE, openApiDocument } from './openapi';
@@ -65,7 +66,7 @@ export function createApp(deps: ApiDeps) {
 
   const routes = new ApiRoutes(
     express.Router(),
-    authenticator(deps.tokens),
+    authenticator(deps.tokens, deps.oidc ? oidcVerifier(deps.oidc) : undefined),
     rateLimit({ perMinute: deps.publicRateLimitPerMinute }),
   );
   routes.add(

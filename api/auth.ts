@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { Role, type Actor } from '../domain/pilot';
 import { readSecretJson } from '../lib/secrets';
+import type { TokenVerifier } from './oidc';
 import { Problem } from './problem';
 
 declare module 'express-serve-static-core' {
@@ -28,10 +29,14 @@ export function loadTokens(env: NodeJS.ProcessEnv = process.env): TokenEntry[] {
 
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
-/** Resolves the bearer token to an actor, comparing digests in constant time (never the token itself in logs). */
-export function authenticator(tokens: TokenEntry[]) {
+/**
+ * Resolves the bearer token to an actor: a static token (compared by digest in constant time,
+ * never the token itself in logs), else an access token from the identity provider, if one is
+ * configured. null: no valid token (401).
+ */
+export function authenticator(tokens: TokenEntry[], verifyJwt?: TokenVerifier) {
   const known = tokens.map((t) => ({ digest: digest(t.token), actor: { id: t.user, role: t.role } }));
-  return (authorization: string | undefined): Actor | null => {
+  return async (authorization: string | undefined): Promise<Actor | null> => {
     const presented = /^Bearer +(\S+)$/i.exec(authorization ?? '')?.[1];
     if (!presented) return null;
     const candidate = digest(presented);
@@ -40,17 +45,22 @@ export function authenticator(tokens: TokenEntry[]) {
       // Every entry is compared, so timing does not tell which one matched.
       if (timingSafeEqual(entry.digest, candidate)) found = entry.actor;
     }
-    return found;
+    if (found || !verifyJwt) return found;
+    return verifyJwt(presented);
   };
 }
 
 /** 401 without a valid token, 403 for a role the endpoint does not name. */
 export function guard(resolve: ReturnType<typeof authenticator>, roles: readonly Role[]): RequestHandler {
   return (req, _res, next) => {
-    const actor = resolve(req.get('authorization'));
-    if (!actor) return next(new Problem('UNAUTHENTICATED'));
-    if (!roles.includes(actor.role)) return next(new Problem('FORBIDDEN', `allowed: ${roles.join(', ')}`));
-    req.actor = actor;
-    next();
+    resolve(req.get('authorization')).then(
+      (actor) => {
+        if (!actor) return next(new Problem('UNAUTHENTICATED'));
+        if (!roles.includes(actor.role)) return next(new Problem('FORBIDDEN', `allowed: ${roles.join(', ')}`));
+        req.actor = actor;
+        next();
+      },
+      (error: unknown) => next(error),
+    );
   };
 }

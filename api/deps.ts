@@ -4,6 +4,7 @@ import type { Db } from '../lib/db';
 import type { Logger } from '../lib/logger';
 import type { DocumentStore } from '../lib/storage';
 import type { TokenEntry } from './auth';
+import type { OidcSettings } from './oidc';
 
 /** What the API's routes need from the process: connections, stores and settings. */
 export interface ApiDeps {
@@ -13,6 +14,8 @@ export interface ApiDeps {
   uiUrl: string;
   log: Logger;
   tokens: TokenEntry[];
+  /** Access tokens of the identity provider (OIDC_ISSUER_URL); absent: static tokens only. */
+  oidc?: OidcSettings | null;
   store: DocumentStore;
   pdfMaxBytes: number;
   /** Payload encryption shared with the worker; null runs without it. */

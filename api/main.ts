@@ -8,6 +8,7 @@ import { createDocumentStore } from '../lib/storage';
 import { codecFromEnvironment } from '../lib/codec';
 import { createApp } from './app';
 import { loadTokens } from './auth';
+import { loadOidcSettings } from './oidc';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,6 +17,12 @@ async function main(): Promise<void> {
   const codec = codecFromEnvironment(log);
   const client = await connectClient(codec);
   const tokens = loadTokens();
+  const oidc = loadOidcSettings();
+  if (oidc)
+    log.info(
+      { issuer: oidc.OIDC_ISSUER_URL, audience: oidc.OIDC_AUDIENCE },
+      'accepting access tokens of the identity provider',
+    );
   if (tokens.length === 0)
     log.warn('no API tokens configured (API_TOKENS or API_TOKENS_FILE): every protected endpoint answers 401');
   const app = createApp({
@@ -25,6 +32,7 @@ async function main(): Promise<void> {
     uiUrl: config.TEMPORAL_UI_URL,
     log,
     tokens,
+    oidc,
     store: createDocumentStore(config.STORAGE_DIR),
     pdfMaxBytes: config.PDF_MAX_BYTES,
     codec,

@@ -128,6 +128,10 @@ export const refusals = {
     zh: '数据库暂不可用，请稍后重试',
     en: 'The database is unavailable; try again later',
   },
+  IDENTITY_UNAVAILABLE: {
+    zh: '身份认证服务暂不可用，请稍后重试',
+    en: 'The identity provider is unavailable; try again later',
+  },
   INTERNAL: { zh: '服务器内部错误', en: 'Internal server error' },
   RATE_LIMITED: {
     zh: '请求过于频繁，请稍后再试',

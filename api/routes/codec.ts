@@ -53,12 +53,14 @@ export function codecCors(origins: readonly string[]): RequestHandler {
  * The codec server (https://docs.temporal.io/production-deployment/data-encryption): auditors see
  * plaintext in the Web UI while Temporal's database holds only ciphertext. Auditor token required.
  */
-export function codecRoutes(routes: ApiRoutes, { codec }: ApiDeps): void {
+export function codecRoutes(routes: ApiRoutes, { codec, log }: ApiDeps): void {
   const run =
     (direction: 'encode' | 'decode'): RequestHandler =>
     async (req, res) => {
       const body = parseBody(JsonPayloads, req.body);
       if (!codec) throw new Problem('NOT_FOUND', 'no payload codec is configured');
+      // Who read what, when: the user and how many payloads, never the payloads.
+      log.info({ user: req.actor.id, role: req.actor.role, payloads: body.payloads.length, direction }, 'codec');
       try {
         res.json(toJson(await (codec as PayloadCodec)[direction](fromJson(body))));
       } catch {

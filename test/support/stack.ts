@@ -2,6 +2,7 @@
  * The product's own worker and API, started in the test process against the run's real Temporal
  * server and PostgreSQL database, on a task queue of the test file's own.
  */
+import type { OidcSettings } from '../../api/oidc';
 import { provinceName } from '../../domain/provinces';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -86,6 +87,8 @@ export interface StackOptions {
   publicRateLimitPerMinute?: number;
   /** The deployment reads e-mail (as with IMAP_HOST set): calls with `intake` start their intake. */
   intake?: boolean;
+  /** The API also accepts access tokens of this identity provider (as with OIDC_ISSUER_URL set). */
+  oidc?: OidcSettings;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -155,6 +158,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     updateResultMs: options.updateResultMs,
     publicRateLimitPerMinute: options.publicRateLimitPerMinute ?? 1_000_000,
     intake: options.intake,
+    oidc: options.oidc,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(options.apiPort ?? 0, '127.0.0.1', () => resolve(s));
