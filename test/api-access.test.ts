@@ -3,6 +3,7 @@
  * for a role the endpoint does not name; an allowed role gets past the door (its request is then
  * judged on its merits: here an unknown pilot or an empty body, so nothing changes).
  */
+import { concretePath, expectRoleMatrix } from './support/role-matrix';
 import { ROLE_NAMES } from './support/roles';
 import { call, startStack, type Stack } from './support/stack';
 
@@ -13,9 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
 });
-
-const concretePath = (path: string) =>
-  path.replace(':pilotId', 'no-call.no-unit').replace(':callId', 'no-call').replace(':tranche', 'first');
 
 test('the matrix covers every endpoint the API serves', () => {
   const protectedEndpoints = stack.endpoints.filter((e) => e.roles !== 'public');
@@ -48,21 +46,7 @@ test('every protected endpoint refuses a missing or unknown token with 401, in C
 });
 
 test.each(ROLE_NAMES)('role %s: allowed endpoints let it in, the others answer 403', async (role) => {
-  const cells: [string, string, boolean, number][] = [];
-  for (const e of stack.endpoints.filter((x) => x.roles !== 'public')) {
-    const method = e.method.toUpperCase() as 'GET' | 'POST';
-    const answer = await call(stack, method, concretePath(e.path), e.write ? {} : undefined, { as: role });
-    const allowed = (e.roles as readonly string[]).includes(role);
-    cells.push([`${e.method} ${e.path}`, role, allowed, answer.status]);
-    if (allowed) {
-      expect([e.path, answer.status]).not.toEqual([e.path, 401]);
-      expect([e.path, answer.status]).not.toEqual([e.path, 403]);
-      expect(answer.status).toBeLessThan(500);
-    } else {
-      expect([e.path, answer.status, answer.body.code]).toEqual([e.path, 403, 'FORBIDDEN']);
-    }
-  }
-  expect(cells.length).toBe(stack.endpoints.filter((x) => x.roles !== 'public').length);
+  await expectRoleMatrix(stack, role);
 });
 
 test('the roles each endpoint names are the ones a programme office would expect', () => {
