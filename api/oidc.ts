@@ -5,7 +5,8 @@
  * The role comes from a claim, mapped onto the product's roles. Static bearer tokens remain for
  * service accounts and scripts (auth.ts).
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { loadJose } from '../lib/identity/esm';
 import { z } from 'zod';
 import { Role, type Actor } from '../domain/pilot';
 import { Problem } from './problem';
@@ -51,9 +52,11 @@ export type TokenVerifier = (token: string) => Promise<Actor | null>;
  * for this API (401), or a 503 Problem when the issuer's keys cannot be fetched.
  */
 export function oidcVerifier(settings: OidcSettings, fetchTimeoutMs = 3000): TokenVerifier {
+  const { createRemoteJWKSet, jwtVerify } = loadJose();
   const issuer = settings.OIDC_ISSUER_URL.replace(/\/$/, '');
-  let keys: ReturnType<typeof createRemoteJWKSet> | null = null;
-  let discovering: Promise<ReturnType<typeof createRemoteJWKSet>> | null = null;
+  type Keys = ReturnType<typeof createRemoteJWKSet>;
+  let keys: Keys | null = null;
+  let discovering: Promise<Keys> | null = null;
   const jwks = () => {
     if (keys) return Promise.resolve(keys);
     // The keys' address comes from the issuer's discovery document, fetched once.
@@ -107,7 +110,9 @@ function roleOf(claim: unknown, map: Record<string, Role> | null): Role | null {
 
 /** The issuer's keys could not be had (network, timeout, its server down): not the token's fault. */
 function unreachable(error: unknown): boolean {
-  if (error instanceof errors.JWKSTimeout) return true;
-  if (error instanceof errors.JOSEError) return false;
-  return error instanceof Error;
+  const { errors } = loadJose();
+  // jose's own verdicts are about the token, but for a timeout fetching the keys; anything else
+  // (the discovery or key fetch refused, a document that is not one) is about the issuer.
+  if (error instanceof errors.JOSEError) return error instanceof errors.JWKSTimeout;
+  return true;
 }
