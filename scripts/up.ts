@@ -15,7 +15,7 @@
  * after this process was killed outright stops what it left behind first.
  *
  * Settings for running more than one stack on a machine: DATA_DIR (default .data), API_PORT,
- * TEMPORAL_PORT, TEMPORAL_UI_PORT, IDENTITY_PROVIDER_PORT, CODEC_TLS_PORT, EMBEDDED_POSTGRES_PORT, WORKER_METRICS_ADDRESS (default
+ * TEMPORAL_PORT, TEMPORAL_UI_PORT, IDP_PORT, CODEC_TLS_PORT, EMBEDDED_POSTGRES_PORT, WORKER_METRICS_ADDRESS (default
  * 127.0.0.1:9464, or a free port when that is taken); pool sizes API_DATABASE_POOL_SIZE and
  * WORKER_DATABASE_POOL_SIZE; the worker's heap WORKER_HEAP_MB (default 1024).
  */
@@ -36,6 +36,7 @@ import { exited, stopChild } from './child-process';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
+import { DEFAULT_IDP_PORT, developmentIdentity } from '../lib/identity/files';
 import { freePort, startTemporalServer, type RunningTemporal } from './temporal-server';
 import { describeUiServer, resolveUiServer, startUiServer, writeUiConfig, type RunningUiServer } from './temporal-ui';
 import { devCertificate, startTlsProxy } from './tls-proxy';
@@ -305,29 +306,31 @@ async function temporalService(): Promise<{ env: NodeJS.ProcessEnv; address: str
 }
 
 /**
- * The development identity provider (scripts/identity-provider.ts), a child process on
- * IDENTITY_PROVIDER_PORT (default 3001): OpenID Connect for the Web UI and the API, a development
- * user per role. Production points OIDC_ISSUER_URL at the organisation's own provider.
+ * The development identity provider (scripts/identity-provider.ts), a child process on IDP_PORT
+ * (default 3001): OpenID Connect for the Web UI and the API, a development user per role in
+ * `<data>/idp-users.json`. Its files (users, keys, the UI client's secret) are made here first, so
+ * the Web UI's configuration can name the secret.
  */
-async function identityProvider(env: NodeJS.ProcessEnv): Promise<{
-  issuer: string;
-  uiClient: { clientId: string; clientSecret: string };
-  usersFile: string;
-}> {
-  const port = Number(process.env.IDENTITY_PROVIDER_PORT ?? 3001);
-  if (await portAnswers(port)) throw new Error(`port ${port} is taken; set IDENTITY_PROVIDER_PORT`);
+async function identityProvider(
+  env: NodeJS.ProcessEnv,
+  uiUrl: string,
+): Promise<{ issuer: string; uiClient: { clientId: string; clientSecret: string }; usersFile: string }> {
+  const port = Number(process.env.IDP_PORT ?? DEFAULT_IDP_PORT);
+  if (await portAnswers(port)) throw new Error(`port ${port} is taken (another identity provider?); set IDP_PORT`);
+  const identity = developmentIdentity({ dataDir: DATA, port });
   const child = startNode('identity provider', 'idp', 'scripts/identity-provider.ts', {
     ...env,
     DATA_DIR: DATA,
-    IDENTITY_PROVIDER_PORT: String(port),
+    IDP_PORT: String(port),
+    ...(uiUrl.startsWith('http') ? { IDP_UI_REDIRECT_URIS: `${uiUrl}/auth/sso/callback` } : {}),
   });
   await waitForPort(port, child, 'the identity provider');
-  const file = path.join(DATA, 'identity-provider.json');
-  const state = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-    issuer: string;
-    uiClient: { clientId: string; clientSecret: string };
+  say(`identity provider ${identity.issuer} (development users: ${shown(identity.usersFile)})`);
+  return {
+    issuer: identity.issuer,
+    uiClient: { clientId: identity.clientId, clientSecret: identity.clientSecret },
+    usersFile: identity.usersFile,
   };
-  return { issuer: state.issuer, uiClient: state.uiClient, usersFile: file };
 }
 
 /**
@@ -475,7 +478,7 @@ async function main(): Promise<void> {
     [`--max-old-space-size=${WORKER_HEAP_MB}`],
   );
   // Started after the worker and before the API, so that they stop API, Web UI, IdP, worker.
-  const idp = await identityProvider(env);
+  const idp = await identityProvider(env, uiUrl);
   checkNotStopping();
   if (temporalServer.address !== null) {
     await webUi({

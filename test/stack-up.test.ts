@@ -30,7 +30,7 @@ let ports: Record<
   | 'API_PORT'
   | 'TEMPORAL_PORT'
   | 'TEMPORAL_UI_PORT'
-  | 'IDENTITY_PROVIDER_PORT'
+  | 'IDP_PORT'
   | 'CODEC_TLS_PORT'
   | 'EMBEDDED_POSTGRES_PORT',
   string
@@ -47,7 +47,7 @@ beforeAll(async () => {
     API_PORT: String(await freePort()),
     TEMPORAL_PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
-    IDENTITY_PROVIDER_PORT: String(await freePort()),
+    IDP_PORT: String(await freePort()),
     CODEC_TLS_PORT: String(await freePort()),
     EMBEDDED_POSTGRES_PORT: String(await freePort()),
   };

@@ -42,8 +42,17 @@ beforeAll(async () => {
     searchAttributes: SEARCH_ATTRIBUTES,
   });
   const uiUrl = await uiOrigin();
-  stack = await startStack({ temporalAddress: temporal.address, codecCorsOrigins: [uiUrl] });
-  idp = await startIdentityProvider({ uiCallbackUrl: `${uiUrl}/auth/sso/callback` });
+  idp = await startIdentityProvider({ uiRedirectUris: [`${uiUrl}/auth/sso/callback`] });
+  // The API accepts the IdP's access tokens (StackOptions.oidc, branch issue-13; spread so that
+  // this compiles before that lands, when the API takes static tokens only).
+  const oidc = {
+    OIDC_ISSUER_URL: idp.issuer,
+    OIDC_AUDIENCE: idp.audience,
+    OIDC_ROLE_CLAIM: idp.roleClaim,
+    OIDC_ROLE_MAP: null,
+    OIDC_CLOCK_TOLERANCE_SECONDS: 30,
+  };
+  stack = await startStack({ temporalAddress: temporal.address, codecCorsOrigins: [uiUrl], ...{ oidc } });
   ui = await startTestUiServer({
     url: uiUrl,
     temporalAddress: temporal.address,
@@ -165,6 +174,23 @@ test('the auditor signs in, filters by search attribute and reads the decoded mi
   await row.first().waitFor({ timeout: 30_000 });
   await shot(page, 'list');
 
+  // The UI keeps the signed-in user (with the access token it sends as bearer) in localStorage.
+  const token = await page.evaluate<string | undefined>(`(() => {
+    for (const value of Object.values(localStorage)) {
+      try {
+        const user = JSON.parse(value);
+        if (user && typeof user.accessToken === 'string') return user.accessToken;
+      } catch {}
+    }
+    return undefined;
+  })()`);
+  expect(token).toBeTruthy();
+  // What the UI sends as bearer, to its own API and to the codec endpoint: the IdP's access token,
+  // a JWT for the API's audience with the auditor's role.
+  const claims = JSON.parse(Buffer.from(token!.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+  expect(claims).toMatchObject({ iss: idp.issuer, aud: idp.audience });
+  expect(claims[idp.roleClaim]).toEqual(expect.arrayContaining(['auditor']));
+
   const decoded = page.waitForResponse((r) => r.url().startsWith(ui.codecEndpoint) && r.request().method() === 'POST');
   await row.first().click();
   await page.waitForURL(/\/workflows\/.+\/history/, { timeout: 30_000 });
@@ -209,17 +235,6 @@ test('the auditor signs in, filters by search attribute and reads the decoded mi
   await expect(page.getByRole('menuitem', { name: /terminate|cancel|signal|reset/i }).count()).resolves.toBe(0);
 
   // A terminate sent straight to the UI server's HTTP API with the session is refused.
-  // The UI keeps the signed-in user (with the access token it sends as bearer) in localStorage.
-  const token = await page.evaluate<string | undefined>(`(() => {
-    for (const value of Object.values(localStorage)) {
-      try {
-        const user = JSON.parse(value);
-        if (user && typeof user.accessToken === 'string') return user.accessToken;
-      } catch {}
-    }
-    return undefined;
-  })()`);
-  expect(token).toBeTruthy();
   const csrf = (await context.cookies(ui.url)).find((c) => c.name === '_csrf')?.value ?? '';
   const terminateUrl = `${ui.url}/api/v1/namespaces/default/workflows/${encodeURIComponent(pilotId)}/terminate`;
   const withSession = await page.request.post(terminateUrl, {
