@@ -27,12 +27,7 @@ interface Up {
 
 let dataDir: string;
 let ports: Record<
-  | 'API_PORT'
-  | 'TEMPORAL_PORT'
-  | 'TEMPORAL_UI_PORT'
-  | 'IDP_PORT'
-  | 'CODEC_TLS_PORT'
-  | 'EMBEDDED_POSTGRES_PORT',
+  'API_PORT' | 'TEMPORAL_PORT' | 'TEMPORAL_UI_PORT' | 'IDP_PORT' | 'CODEC_TLS_PORT' | 'EMBEDDED_POSTGRES_PORT',
   string
 >;
 const started: Up[] = [];
