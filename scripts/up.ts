@@ -343,7 +343,7 @@ async function webUi(options: {
   uiUrl: string;
   apiPort: number;
   oidc: { issuer: string; clientId: string; clientSecret: string };
-}): Promise<void> {
+}): Promise<string> {
   const binary = resolveUiServer(say);
   say(describeUiServer(binary));
   const tlsPort = Number(process.env.CODEC_TLS_PORT ?? (await freeOr(3443)));
@@ -382,6 +382,7 @@ async function webUi(options: {
     },
   });
   watch('the Web UI', ui.child);
+  return codecEndpoint;
 }
 
 /**
@@ -480,8 +481,9 @@ async function main(): Promise<void> {
   // Started after the worker and before the API, so that they stop API, Web UI, IdP, worker.
   const idp = await identityProvider(env, uiUrl);
   checkNotStopping();
+  let codecEndpoint: string | null = null;
   if (temporalServer.address !== null) {
-    await webUi({
+    codecEndpoint = await webUi({
       temporalAddress: temporalServer.address,
       uiUrl,
       apiPort,
@@ -503,6 +505,11 @@ async function main(): Promise<void> {
   say(`  API            http://127.0.0.1:${apiPort}  (docs: http://127.0.0.1:${apiPort}/docs)`);
   say(`  Temporal Web UI ${uiUrl}  (sign in: users per role in ${shown(idp.usersFile)})`);
   say(`  identity       ${idp.issuer}`);
+  if (codecEndpoint) {
+    say(
+      `  codec          ${codecEndpoint} (self-signed certificate: open ${new URL(codecEndpoint).origin}/health/live once and accept it)`,
+    );
+  }
   say(`  metrics        http://127.0.0.1:${apiPort}/metrics (API)`);
   if (workerMetrics) say(`                 http://${workerMetrics}/metrics (worker, heap ${WORKER_HEAP_MB} MB)`);
   say('Ctrl-C stops everything.');
