@@ -21,6 +21,8 @@ DATABASE_URL="$TEST_POSTGRES_URL" npx prisma migrate diff --from-migrations pris
   || { echo "prisma/schema.prisma and prisma/migrations differ: add a migration (see README)" >&2; exit 1; }
 echo "== Temporal CLI"
 npx tsx scripts/temporal-cli.ts
+echo "== Temporal UI server (built with Go once per machine, cached in ~/.cache/reform-pilots/temporal-ui/)"
+npx tsx scripts/temporal-ui.ts
 ensure_browser
 ensure_dovecot
 echo "== jest"

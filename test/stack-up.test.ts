@@ -26,7 +26,10 @@ interface Up {
 }
 
 let dataDir: string;
-let ports: Record<'API_PORT' | 'TEMPORAL_PORT' | 'TEMPORAL_UI_PORT' | 'EMBEDDED_POSTGRES_PORT', string>;
+let ports: Record<
+  'API_PORT' | 'TEMPORAL_PORT' | 'TEMPORAL_UI_PORT' | 'IDP_PORT' | 'CODEC_TLS_PORT' | 'EMBEDDED_POSTGRES_PORT',
+  string
+>;
 const started: Up[] = [];
 /** The call of the first start, whose pilots a restart must still have. */
 let firstCallId = '';
@@ -39,6 +42,8 @@ beforeAll(async () => {
     API_PORT: String(await freePort()),
     TEMPORAL_PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
+    IDP_PORT: String(await freePort()),
+    CODEC_TLS_PORT: String(await freePort()),
     EMBEDDED_POSTGRES_PORT: String(await freePort()),
   };
 });
@@ -186,6 +191,8 @@ function expectWholeStack(names: string[]): void {
       expect.stringContaining('worker/main.ts'),
       expect.stringContaining('api/main.ts'),
       expect.stringContaining('start-dev'),
+      expect.stringContaining('scripts/identity-provider.ts'),
+      expect.stringMatching(/temporal-ui\/v[\d.]+\/server .*start/),
       expect.stringMatching(/bin\/postgres -D/),
     ]),
   );
@@ -258,7 +265,9 @@ test('first start: 50 parallel registrations and submissions on the embedded dat
   expect(await up.exited).toEqual({ code: 0, signal: null });
   const stopMs = Date.now() - stopBegan;
   expect(await allGone(pids)).toEqual([]);
-  expect(up.output()).toMatch(/API stopped[\s\S]*worker stopped[\s\S]*Temporal stopped[\s\S]*PostgreSQL stopped/);
+  expect(up.output()).toMatch(
+    /API stopped[\s\S]*Web UI stopped[\s\S]*identity provider stopped[\s\S]*worker stopped[\s\S]*Temporal stopped[\s\S]*PostgreSQL stopped/,
+  );
   expect(recordedPids()).toEqual([]);
   console.log(`first start ${(firstStartMs / 1000).toFixed(1)} s, stop ${(stopMs / 1000).toFixed(1)} s`);
 });

@@ -3,6 +3,10 @@
  * pilot run to a chosen phase, and headless Chromium (Debian's package, driven by playwright-core)
  * filtering the workflow list by a search attribute, opening the pilot and finding a decision with
  * its actor and reason, decoded through the codec endpoint. A screenshot is kept in test-artifacts/.
+ *
+ * `scripts/up.sh` runs the Temporal UI server with sign-in instead (test/web-ui-sso.test.ts); this
+ * test keeps the other deployment covered: the Web UI behind a single sign-on proxy that adds the
+ * auditor's bearer token to codec requests (the header the test adds), over plain http.
  */
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
