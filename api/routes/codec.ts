@@ -37,7 +37,8 @@ export function codecCors(origins: readonly string[]): RequestHandler {
         'Access-Control-Allow-Origin': origin,
         'Access-Control-Allow-Credentials': 'true',
         'Access-Control-Allow-Methods': 'POST, OPTIONS',
-        'Access-Control-Allow-Headers': 'authorization, content-type, x-namespace',
+        // The Web UI sends the ID token beside the access token (Authorization-Extras).
+        'Access-Control-Allow-Headers': 'authorization, authorization-extras, content-type, x-namespace',
         Vary: 'Origin',
       });
     }
