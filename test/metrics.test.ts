@@ -68,8 +68,34 @@ test('API and worker metrics after registrations: route templates, Temporal call
   const pilotIds = [];
   for (let i = 0; i < 3; i++) pilotIds.push(await registerPilot(stack, callId));
   const [pilotId] = pilotIds as [string];
-  // With room for two, one of the three was evicted: its query replays its history.
+  // Registration answers before the workflow's first task; a query that meets a pending first task
+  // is answered with it, without a replay. So: every pilot's first task done and nothing pending,
+  // then the three queried in turn: with room for two, at least one of them is not in the cache and
+  // its query replays its history.
+  for (const id of pilotIds) {
+    await waitUntil(
+      async () => {
+        const { raw } = await stack.client.workflow.getHandle(id).describe();
+        if (raw.pendingWorkflowTask) return false;
+        const { events } = await stack.client.workflow.getHandle(id).fetchHistory();
+        return (events ?? []).some((event) => event.workflowTaskCompletedEventAttributes);
+      },
+      15_000,
+      'the pilot’s first workflow task',
+    );
+  }
   for (const id of pilotIds) expect((await live(stack, id)).phase).toBe('registered');
+  // A query's replay is not timed as a task replay; an Update is a real task. One out of turn for
+  // each pilot (refused by its validator, so nothing changes): the evicted ones replay their history.
+  for (const id of pilotIds) {
+    await stack.client.workflow
+      .getHandle(id)
+      .executeUpdate('decideReview', { args: [{}] })
+      .then(
+        () => Promise.reject(new Error('an Update out of turn was accepted')),
+        () => undefined,
+      );
+  }
   expect((await call(stack, 'GET', '/health/ready')).status).toBe(200);
   expect((await call(stack, 'GET', `/pilots/${pilotId}/no-such-thing`)).status).toBe(404);
 

@@ -15,6 +15,7 @@ import {
 } from '../../domain/pilot';
 import { STAFF_ACTION_SCHEMAS } from '../../domain/staff-action-schemas';
 import {
+  CLOCK_GRACE_MS,
   STAFF_ACTION_NAMES,
   STAFF_ACTIONS,
   staffAction,
@@ -53,7 +54,7 @@ const SubmissionFields = z.object({
 function statedArrival(stated: string | undefined): string | undefined {
   if (stated === undefined) return undefined;
   const now = Date.now();
-  if (Date.parse(stated) > now + 60_000) throw new Problem('RECEIVED_IN_FUTURE', stated);
+  if (Date.parse(stated) > now + CLOCK_GRACE_MS) throw new Problem('RECEIVED_IN_FUTURE', stated);
   return new Date(Math.min(Date.parse(stated), now)).toISOString();
 }
 const Publicity = z.object({ note: z.string().trim().min(1).max(2000) });
