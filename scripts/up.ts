@@ -28,10 +28,9 @@ import { CallInput, SECOND_BATCH_2020 } from '../domain/call';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { newCodecKeys } from '../lib/codec';
 import { callRecord } from '../lib/calls';
-import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createDb } from '../lib/db';
-import { temporalSettings } from '../lib/temporal';
+import { connectConnection } from '../lib/temporal';
 import { exited, stopChild } from './child-process';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
@@ -391,8 +390,8 @@ async function webUi(options: {
  * is recognised by its poller identity (`<pid>@<host>`), not by pollers of an earlier run.
  */
 async function waitForWorker(env: NodeJS.ProcessEnv, worker: ChildProcess, timeoutMs = 120_000): Promise<void> {
-  const { connectionOptions, namespace } = temporalSettings(env);
-  const connection = await Connection.connect(connectionOptions);
+  // With the worker's credentials: a cluster that checks tokens answers this only with one.
+  const { connection, namespace, close } = await connectConnection({ env });
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -407,7 +406,7 @@ async function waitForWorker(env: NodeJS.ProcessEnv, worker: ChildProcess, timeo
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
-    await connection.close();
+    await close();
   }
 }
 
