@@ -45,7 +45,11 @@ const TemporalOAuthEnv = z
   })
   .refine(
     (env) => (env.TEMPORAL_OAUTH_CLIENT_SECRET === undefined) !== (env.TEMPORAL_OAUTH_CLIENT_SECRET_FILE === undefined),
-    'one of TEMPORAL_OAUTH_CLIENT_SECRET and TEMPORAL_OAUTH_CLIENT_SECRET_FILE',
+    {
+      message: 'one of TEMPORAL_OAUTH_CLIENT_SECRET and TEMPORAL_OAUTH_CLIENT_SECRET_FILE',
+      // Checked even when other settings are wrong too, so one error names everything to fix.
+      when: () => true,
+    },
   )
   .transform((env) => ({
     tokenUrl: env.TEMPORAL_OAUTH_TOKEN_URL,

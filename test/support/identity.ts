@@ -9,6 +9,8 @@ import {
   DEFAULT_ROLE_CLAIM,
   ensureIdentityFiles,
   localIssuer,
+  OPERATOR_CLIENT_ID,
+  SERVICE_CLIENT_ID,
   UI_CLIENT_ID,
 } from '../../lib/identity/files';
 import { exited, stopChild } from '../../scripts/child-process';
@@ -32,6 +34,12 @@ export interface RunningIdentityProvider {
   dataDir: string;
   users: Record<Role, { username: string; password: string }>;
   uiClient: { clientId: string; clientSecret: string; redirectUri: string };
+  /** The service accounts (client credentials) and where they get their tokens. */
+  serviceClient: { clientId: string; clientSecret: string };
+  operatorClient: { clientId: string; clientSecret: string };
+  tokenUrl: string;
+  /** The namespace the tokens' `permissions` claim names. */
+  temporalNamespace: string;
   /** Everything the provider wrote to stdout and stderr so far (its JSON log lines). */
   logs(): string;
   tokenFor(role: Role): Promise<string>;
@@ -72,7 +80,12 @@ process.once('exit', () => {
 });
 
 export async function startIdentityProvider(
-  options: { uiRedirectUris?: string[] } = {},
+  options: {
+    uiRedirectUris?: string[];
+    /** Seconds; short ones let a test watch a token being renewed (default the provider's hour). */
+    accessTokenTtl?: number;
+    temporalNamespace?: string;
+  } = {},
 ): Promise<RunningIdentityProvider> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-'));
   const uiRedirectUris = options.uiRedirectUris ?? ['http://127.0.0.1:8233/auth/sso/callback'];
@@ -83,6 +96,7 @@ export async function startIdentityProvider(
   const issuer = localIssuer(port);
   const audience = DEFAULT_AUDIENCE;
   const roleClaim = DEFAULT_ROLE_CLAIM;
+  const temporalNamespace = options.temporalNamespace ?? 'default';
 
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('scripts', 'identity-provider.ts')], {
     cwd: ROOT,
@@ -93,6 +107,9 @@ export async function startIdentityProvider(
       IDP_UI_REDIRECT_URIS: uiRedirectUris.join(','),
       OIDC_AUDIENCE: audience,
       OIDC_ROLE_CLAIM: roleClaim,
+      // Set either way, so a value in the test's own environment does not leak in.
+      TEMPORAL_NAMESPACE: temporalNamespace,
+      IDP_ACCESS_TOKEN_TTL_SECONDS: options.accessTokenTtl === undefined ? '' : String(options.accessTokenTtl),
       LOG_LEVEL: 'debug',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -207,6 +224,10 @@ export async function startIdentityProvider(
     dataDir,
     users,
     uiClient: { ...idp.uiClient, redirectUri },
+    serviceClient: { clientId: SERVICE_CLIENT_ID, clientSecret: files.serviceClientSecret },
+    operatorClient: { clientId: OPERATOR_CLIENT_ID, clientSecret: files.operatorClientSecret },
+    tokenUrl: `${issuer}/token`,
+    temporalNamespace,
     logs: () => output,
     signIn,
     async tokenFor(role) {
