@@ -28,10 +28,12 @@ import { CallInput, SECOND_BATCH_2020 } from '../domain/call';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { newCodecKeys } from '../lib/codec';
 import { callRecord } from '../lib/calls';
-import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createDb } from '../lib/db';
-import { connectClient, temporalSettings } from '../lib/temporal';
+import { connectConnection } from '../lib/temporal';
+import { requestTemporalToken } from '../lib/temporal-token';
+import { resourceIndicatorFor } from '../lib/identity/provider';
+import { Connection } from '@temporalio/client';
 import { exited, stopChild } from './child-process';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
@@ -453,7 +455,7 @@ async function temporalCluster(
     postgres,
     databases,
     ports,
-    jwksUri: `${identity.issuer}/jwks`,
+    jwksUri: identity.jwksUrl,
     pools: CLUSTER_TEMPORAL_POOLS,
   });
   const services = CLUSTER_SERVICES.map((service) =>
@@ -470,11 +472,13 @@ async function temporalCluster(
 
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const retentionDays = Number(process.env.TEMPORAL_RETENTION_DAYS ?? 365);
-  const tokenUrl = `${identity.issuer}/token`;
-  const operator = await fetchClientCredentialsToken({
-    tokenUrl,
+  const resource = resourceIndicatorFor(identity.audience);
+  const operator = await requestTemporalToken({
+    tokenUrl: identity.tokenUrl,
     ...identity.operatorClient,
-    resource: identity.resource,
+    clientSecretFile: undefined,
+    resource,
+    scope: undefined,
   });
   const connection = await Connection.connect({
     address: config.frontendAddress,
@@ -503,10 +507,10 @@ async function temporalCluster(
       TEMPORAL_NAMESPACE: namespace,
       // Plain gRPC on the loopback interface; a cluster elsewhere has TLS (README, "Production").
       TEMPORAL_TLS: 'false',
-      TEMPORAL_OAUTH_TOKEN_URL: tokenUrl,
+      TEMPORAL_OAUTH_TOKEN_URL: identity.tokenUrl,
       TEMPORAL_OAUTH_CLIENT_ID: identity.serviceClient.clientId,
       TEMPORAL_OAUTH_CLIENT_SECRET_FILE: secretFile,
-      TEMPORAL_OAUTH_RESOURCE: identity.resource,
+      TEMPORAL_OAUTH_RESOURCE: resource,
     },
   };
 }
@@ -569,9 +573,8 @@ async function webUi(options: {
  * is recognised by its poller identity (`<pid>@<host>`), not by pollers of an earlier run.
  */
 async function waitForWorker(env: NodeJS.ProcessEnv, proc: Supervised, timeoutMs = 120_000): Promise<void> {
-  const { namespace } = temporalSettings(env);
-  // With the stack's own token in cluster mode.
-  const { connection } = await connectClient(null, env);
+  // With the worker's credentials: a cluster that checks tokens answers this only with one.
+  const { connection, namespace, close } = await connectConnection({ env });
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -587,7 +590,7 @@ async function waitForWorker(env: NodeJS.ProcessEnv, proc: Supervised, timeoutMs
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
-    await connection.close();
+    await close();
   }
 }
 

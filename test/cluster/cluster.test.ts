@@ -18,7 +18,8 @@ import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { Role } from '../../domain/pilot';
 import { developmentIdentity, ensureIdentityFiles } from '../../lib/identity/files';
-import { fetchClientCredentialsToken } from '../../lib/temporal-token';
+import { resourceIndicatorFor } from '../../lib/identity/provider';
+import { requestTemporalToken } from '../../lib/temporal-token';
 import { freePort } from '../../scripts/temporal-server';
 import { pdfBytes, submissionBody, validForm } from '../support/application';
 import { ARTIFACTS } from '../support/environment';
@@ -138,10 +139,12 @@ beforeAll(async () => {
 
   // The operator's own token (namespace admin), as the launcher registered the namespace with.
   const identity = developmentIdentity({ dataDir, port: Number(env.IDP_PORT) });
-  const token = await fetchClientCredentialsToken({
-    tokenUrl: `${identity.issuer}/token`,
+  const token = await requestTemporalToken({
+    tokenUrl: identity.tokenUrl,
     ...identity.operatorClient,
-    resource: identity.resource,
+    clientSecretFile: undefined,
+    resource: resourceIndicatorFor(identity.audience),
+    scope: undefined,
   });
   operatorClient = new Client({
     connection: await Connection.connect({ address: temporalAddress, apiKey: token.accessToken, tls: false }),
