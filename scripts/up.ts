@@ -649,6 +649,10 @@ async function main(): Promise<void> {
   }
   const ports = apiPorts(INSTANCES.api);
   const apiPort = ports[0]!;
+  for (const port of ports) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`API port ${port}: not a port`);
+    if (await portAnswers(port)) throw new Error(`port ${port} is taken (another API?); set API_PORT or API_PORTS`);
+  }
   const workerCount = INSTANCES.worker;
 
   const baseEnv: NodeJS.ProcessEnv = {

@@ -15,8 +15,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { Client as PgClient } from 'pg';
 import type { Role } from '../../domain/pilot';
+import { AesGcmCodec, loadCodecKeys } from '../../lib/codec';
+import { dataConverterFor } from '../../lib/temporal';
 import { developmentIdentity, ensureIdentityFiles } from '../../lib/identity/files';
 import { resourceIndicatorFor } from '../../lib/identity/provider';
 import { requestTemporalToken } from '../../lib/temporal-token';
@@ -146,8 +149,11 @@ beforeAll(async () => {
     resource: resourceIndicatorFor(identity.audience),
     scope: undefined,
   });
+  // With the stack's payload keys, as an operator reads the memo and results.
+  const keys = loadCodecKeys({ PAYLOAD_CODEC_KEYS_FILE: path.join(dataDir, 'codec-keys.json') })!;
   operatorClient = new Client({
     connection: await Connection.connect({ address: temporalAddress, apiKey: token.accessToken, tls: false }),
+    dataConverter: dataConverterFor(new AesGcmCodec(keys)),
   });
 }, 360_000);
 
@@ -361,9 +367,20 @@ test('the server itself refuses the auditor’s token a terminate and a signal, 
   if (!signedIn.ok) return;
   const connection = await Connection.connect({ address: temporalAddress, apiKey: signedIn.accessToken, tls: false });
   try {
+    // Reads are the auditor's: the execution and its history (payloads stay sealed without the keys).
     const asAuditor = new Client({ connection });
-    const handle = asAuditor.workflow.getHandle(pilotIds[0]!);
-    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    const read = await connection.workflowService.describeWorkflowExecution({
+      namespace: 'default',
+      execution: { workflowId: pilotIds[0]! },
+    });
+    expect(read.workflowExecutionInfo?.status).toBe(
+      temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+    );
+    const history = await connection.workflowService.getWorkflowExecutionHistory({
+      namespace: 'default',
+      execution: { workflowId: pilotIds[0]! },
+    });
+    expect(history.history?.events?.length).toBeGreaterThan(10);
     const refusal = async (work: () => Promise<unknown>) => {
       try {
         await work();
