@@ -24,18 +24,15 @@ import { developmentIdentity, ensureIdentityFiles } from '../../lib/identity/fil
 import { resourceIndicatorFor } from '../../lib/identity/provider';
 import { requestTemporalToken } from '../../lib/temporal-token';
 import { freePort } from '../../scripts/temporal-server';
-import { pdfBytes, submissionBody, validForm } from '../support/application';
 import { ARTIFACTS } from '../support/environment';
+import { launchChromium, signInOnPage, toSignInPage } from '../support/browser';
 import { signInAt } from '../support/identity';
-import type { PilotView } from '../support/pilots';
-import { call, compressedCall, registration, uniqueId, type ApiAnswer } from '../support/stack';
+import { AMOUNT_FEN, BalancedApi, failsMidterm } from '../support/balanced-api';
+import { compressedCall, uniqueId } from '../support/stack';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const LIFECYCLES = 20;
 const CONCURRENCY = 5;
-/** Every fourth pilot fails its midterm: its tail is withheld, and visibility must find it so. */
-const failsMidterm = (i: number) => i % 4 === 3;
-const AMOUNT_FEN = 350_000_00;
 
 const adminUrl = process.env.TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const run = `cluster_${Date.now()}_${process.pid}`;
@@ -172,90 +169,20 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 }, 120_000);
 
-/** What the client saw on the way: how often a request went again (an API down, a 503, a 202). */
-const repeats = { refused: 0, unavailable: 0, accepted: 0 };
-let turn = 0;
-
-/**
- * One request, as a load balancer in front of the two APIs passes it: to the next API in turn; a
- * refused connection or a 503 goes to the other one, a 202 (accepted, result pending) is asked
- * again — always with the same Idempotency-Key, so a repeat is the same request.
- */
-async function request<T = PilotView>(
-  method: 'GET' | 'POST',
-  route: string,
-  body?: unknown,
-  as: Role = 'admin',
-): Promise<ApiAnswer<T>> {
-  const idempotencyKey = method === 'POST' ? randomUUID() : null;
-  for (let attempt = 1; ; attempt++) {
-    const baseUrl = apiUrls[turn++ % apiUrls.length]!;
-    try {
-      const answer = await call<T>({ baseUrl, tokens }, method, route, body, { as, idempotencyKey });
-      if (answer.status !== 503 && answer.status !== 202) return answer;
-      if (answer.status === 503) repeats.unavailable++;
-      else repeats.accepted++;
-    } catch {
-      // The connection was refused or cut: that API is down (or went down mid-request).
-      repeats.refused++;
-    }
-    if (attempt >= 120) throw new Error(`${method} ${route}: no answer after ${attempt} attempts`);
-    await sleep(500);
-  }
-}
-
-async function must(method: 'GET' | 'POST', route: string, body?: unknown, as: Role = 'admin'): Promise<PilotView> {
-  const answer = await request(method, route, body, as);
-  if (answer.status !== 200 && answer.status !== 201) {
-    throw new Error(`${method} ${route}: ${answer.status} ${JSON.stringify(answer.body)}`);
-  }
-  return answer.body;
-}
-
-async function lifecycle(callId: string, i: number): Promise<string> {
-  const act = (pilotId: string, step: string, body: unknown, as: Role = 'admin') =>
-    must('POST', `/pilots/${pilotId}/${step}`, body, as);
-  const { pilotId } = await must('POST', '/pilots', registration(callId, uniqueId('unit')));
-  const unitCode = pilotId.split('.')[1]!;
-  await act(pilotId, 'submission', submissionBody(validForm(`${unitCode} 市科协`), pdfBytes(pilotId)));
-  await act(pilotId, 'expert-scores', { expert: { id: 'expert-1', province: '江苏' }, score: 90, comment: '好' });
-  await act(pilotId, 'review-decision', { outcome: 'approved', amountFen: AMOUNT_FEN, reason: '评审通过' });
-  for (let state = await must('GET', `/pilots/${pilotId}`); state.phase !== 'in_progress';) {
-    await sleep(200);
-    state = await must('GET', `/pilots/${pilotId}`);
-  }
-  await act(pilotId, 'tranches/first/confirmation', { reference: `BANK-${i}-1` }, 'finance');
-  await act(pilotId, 'midterm-report', { reference: '中期报告.pdf' });
-  if (failsMidterm(i)) {
-    await act(pilotId, 'midterm-evaluation', { outcome: 'failed', reason: '进度滞后' });
-  } else {
-    await act(pilotId, 'midterm-evaluation', { outcome: 'passed', reason: '良好' });
-    await act(pilotId, 'tranches/tail/confirmation', { reference: `BANK-${i}-2` }, 'finance');
-  }
-  await act(pilotId, 'final-report', {
-    reportReference: '地方科协改革试点报告.pdf',
-    typicalCases: ['“三长制”进社区典型案例'],
-    institutionalInnovations: ['科技志愿服务积分制度'],
-  });
-  const closed = await act(pilotId, 'acceptance', { outcome: 'passed', reason: '验收通过' });
-  expect(closed.phase).toBe('closed');
-  return pilotId;
-}
-
+let api: BalancedApi;
 let pilotIds: string[] = [];
 let callId: string;
 
 test('20 lifecycles through two APIs while a worker and an API are killed and history restarts: all closed, ledger exact', async () => {
   callId = uniqueId('call');
-  const created = await request('POST', '/calls', compressedCall(callId, 600));
+  api = new BalancedApi(apiUrls, tokens);
+  const created = await api.request('POST', '/calls', compressedCall(callId, 600));
   expect(created.status).toBe(201);
 
   const killedWorker = pidOf('worker');
   const killedApi = pidOf('api-2');
   const history = pidOf('temporal-history');
-  let started = 0;
   let done = 0;
-  const durations: number[] = [];
   const faults = (async () => {
     // In the middle of the run: a third of the lifecycles finished.
     await waitFor('a third of the lifecycles', () => done >= LIFECYCLES / 3, 300_000);
@@ -264,29 +191,16 @@ test('20 lifecycles through two APIs while a worker and an API are killed and hi
     await sleep(3000);
     process.kill(history, 'SIGTERM');
   })();
-  const began = Date.now();
-  const results: string[] = [];
-  const next = async (): Promise<void> => {
-    while (started < LIFECYCLES) {
-      const i = started++;
-      const t0 = Date.now();
-      results[i] = await lifecycle(callId, i);
-      durations.push(Date.now() - t0);
-      done++;
-    }
-  };
-  await Promise.all([...Array.from({ length: CONCURRENCY }, next), faults]);
-  const seconds = (Date.now() - began) / 1000;
-  pilotIds = results;
-  durations.sort((a, b) => a - b);
+  const [run] = await Promise.all([api.lifecycles(callId, LIFECYCLES, CONCURRENCY, (n) => (done = n)), faults]);
+  pilotIds = run.pilotIds;
   figures.lifecycles = {
     count: LIFECYCLES,
     concurrency: CONCURRENCY,
-    seconds,
-    perSecond: LIFECYCLES / seconds,
-    p50Ms: durations[Math.floor(durations.length / 2)],
-    maxMs: durations.at(-1),
-    repeats,
+    seconds: run.seconds,
+    perSecond: LIFECYCLES / run.seconds,
+    p50Ms: run.durationsMs[Math.floor(run.durationsMs.length / 2)],
+    maxMs: run.durationsMs.at(-1),
+    repeats: api.repeats,
   };
 
   // The supervisor started each killed process again (new pids), and the stack stayed up.
@@ -299,13 +213,13 @@ test('20 lifecycles through two APIs while a worker and an API are killed and hi
   });
   expect(output).toMatch(/worker \(pid \d+\) exited \(SIGKILL\); starting it again/);
   expect(output).toMatch(/Temporal history \(pid \d+\) exited/);
-  expect(repeats.refused).toBeGreaterThan(0);
+  expect(api.repeats.refused).toBeGreaterThan(0);
 
   // Every pilot's workflow completed, closed; both tranches or first + withheld tail.
   for (const [i, pilotId] of pilotIds.entries()) {
     const description = await operatorClient.workflow.getHandle(pilotId).describe();
     expect(description.status.name).toBe('COMPLETED');
-    const state = await must('GET', `/pilots/${pilotId}`, undefined, 'auditor');
+    const state = await api.must('GET', `/pilots/${pilotId}`, undefined, 'auditor');
     expect(state.phase).toBe('closed');
     expect(state.tranches?.tail.status).toBe(failsMidterm(i) ? 'withheld' : 'confirmed');
   }
@@ -413,6 +327,30 @@ test('the server itself refuses the auditor’s token a terminate and a signal, 
     await anonymous.close();
   }
 });
+
+test('the auditor signs in to the cluster’s Web UI and finds the withheld pilots: the server serves the UI with the auditor’s own token', async () => {
+  const identity = developmentIdentity({ dataDir, port: idpPort });
+  const auditor = ensureIdentityFiles(dataDir).users.find((u) => u.role === 'auditor')!;
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    const query = `PilotCallId = '${callId}' AND PilotTailWithheld = true`;
+    const list = `${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`;
+    await toSignInPage(page, list, identity.issuer);
+    await signInOnPage(page, auditor, uiUrl);
+    if (!new URL(page.url()).searchParams.get('query')) await page.goto(list);
+    for (const pilotId of pilotIds.filter((_, i) => failsMidterm(i))) {
+      await page.getByRole('link', { name: pilotId }).first().waitFor({ timeout: 30_000 });
+    }
+    await page.screenshot({ path: path.join(ARTIFACTS, 'cluster-ui-auditor.png'), fullPage: true });
+    // A pilot that passed its midterm is not in that list.
+    expect(await page.getByRole('link', { name: pilotIds[0]! }).count()).toBe(0);
+    await context.close();
+  } finally {
+    await browser.close();
+  }
+}, 120_000);
 
 test('memory of each process of the cluster mode', () => {
   const names = fs
