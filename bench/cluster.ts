@@ -20,7 +20,7 @@ import { Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { Role } from '../domain/pilot';
 import { connectConnection } from '../lib/temporal';
-import { freePort } from '../scripts/temporal-server';
+import { freeFixedPort } from '../scripts/temporal-cluster';
 import { BalancedApi } from '../test/support/balanced-api';
 import { compressedCall, uniqueId } from '../test/support/stack';
 import { completeBare, startBare, submitBare } from './baseline/client';
@@ -46,7 +46,7 @@ interface Figures {
   mode: Mode;
   startupSeconds: number;
   product: { perSecond: number; p50Ms: number; p95Ms: number; maxMs: number };
-  bare: { perSecond: number };
+  bare: { perSecond: number; cpuPerLifecycle: { temporal: number; worker: number } };
   /** CPU seconds per product lifecycle, by process (Temporal's summed over its services). */
   cpuPerLifecycle: Record<string, number>;
   rssMiB: Record<string, number>;
@@ -87,8 +87,10 @@ async function measure(mode: Mode, lifecycles: number, concurrency: number, bare
   await admin(`CREATE DATABASE "${run}"`);
   const appUrl = new URL(adminUrl);
   appUrl.pathname = `/${run}`;
-  const apiPorts = mode === 'cluster' ? [await freePort(), await freePort()] : [await freePort()];
-  const temporalPort = await freePort();
+  const ports = new Set<number>();
+  const apiPorts =
+    mode === 'cluster' ? [await freeFixedPort(ports), await freeFixedPort(ports)] : [await freeFixedPort(ports)];
+  const temporalPort = await freeFixedPort(ports);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_DIR: dataDir,
@@ -97,9 +99,9 @@ async function measure(mode: Mode, lifecycles: number, concurrency: number, bare
     TEMPORAL_VISIBILITY_DATABASE: `${run}_visibility`,
     API_PORTS: apiPorts.join(','),
     TEMPORAL_PORT: String(temporalPort),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    IDP_PORT: String(await freePort()),
-    CODEC_TLS_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freeFixedPort(ports)),
+    IDP_PORT: String(await freeFixedPort(ports)),
+    CODEC_TLS_PORT: String(await freeFixedPort(ports)),
     WORKER_METRICS_ADDRESS: '',
     LOG_LEVEL: 'warn',
   };
@@ -181,9 +183,16 @@ async function measure(mode: Mode, lifecycles: number, concurrency: number, bare
       const used = ((cpuSeconds(pid) ?? 0) - cpuBefore[name]!) / lifecycles;
       cpu[group(name)] = (cpu[group(name)] ?? 0) + used;
     }
+    const temporalPids = Object.entries(pids).filter(([name]) => group(name) === 'temporal');
+    const temporalCpu = () => temporalPids.reduce((sum, [, pid]) => sum + (cpuSeconds(pid) ?? 0), 0);
+    const bareCpuBefore = { temporal: temporalCpu(), worker: cpuSeconds(bareWorker.pid) ?? 0 };
     const bareBegan = performance.now();
     await pool(lifecycles, concurrency, bareLifecycle);
     const bareSeconds = (performance.now() - bareBegan) / 1000;
+    const bareCpu = {
+      temporal: (temporalCpu() - bareCpuBefore.temporal) / lifecycles,
+      worker: ((cpuSeconds(bareWorker.pid) ?? 0) - bareCpuBefore.worker) / lifecycles,
+    };
     const rss = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, Math.round(rssMiB(pid))]));
     const latency = percentiles(product.durationsMs);
 
@@ -198,7 +207,7 @@ async function measure(mode: Mode, lifecycles: number, concurrency: number, bare
         p95Ms: latency.p95,
         maxMs: latency.max,
       },
-      bare: { perSecond: lifecycles / bareSeconds },
+      bare: { perSecond: lifecycles / bareSeconds, cpuPerLifecycle: bareCpu },
       cpuPerLifecycle: cpu,
       rssMiB: rss,
     };
@@ -236,6 +245,11 @@ async function main(): Promise<void> {
           [f.product.p50Ms, f.product.p95Ms, f.product.maxMs].map((ms) => fixed(ms / 1000, 1)).join(' / '),
         ),
         row('CPU per lifecycle: Temporal', (f) => cpuMs(f, 'temporal')),
+        row('CPU per bare lifecycle: Temporal, bare worker', (f) =>
+          [f.bare.cpuPerLifecycle.temporal, f.bare.cpuPerLifecycle.worker]
+            .map((c) => `${fixed(c * 1000, 0)} ms`)
+            .join(', '),
+        ),
         row(
           'CPU per lifecycle: workers',
           (f) => `${fixed(((f.cpuPerLifecycle.worker ?? 0) + (f.cpuPerLifecycle['worker-2'] ?? 0)) * 1000, 0)} ms`,

@@ -166,8 +166,18 @@ export async function requestTemporalToken(
   };
 }
 
-/** A renewal at 80% of the lifetime leaves a fifth for retries; never sooner than 5 s. */
-export const renewalDelayMs = (expiresInSeconds: number) => Math.max(5_000, Math.round(expiresInSeconds * 800));
+/** The longest delay setTimeout keeps (about 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * A renewal at 80% of the lifetime leaves a fifth for retries, before the token expires however
+ * short its life (at least 1 s apart, so a broken issuer is not hammered), and never later than a
+ * timer can wait.
+ */
+export const renewalDelayMs = (expiresInSeconds: number) =>
+  Math.min(MAX_TIMER_MS, Math.max(1_000, Math.round(expiresInSeconds * 800)));
+/** Until the token's renewal, counted from when it was asked for (the answer's wait is gone from its life). */
+const renewalDueIn = (token: TemporalToken) =>
+  Math.max(0, token.expiresAt - token.expiresInSeconds * 1000 + renewalDelayMs(token.expiresInSeconds) - Date.now());
 /** After the nth failure in a row: 1 s, doubling, at most 30 s. */
 export const retryDelayMs = (failures: number) => Math.min(30_000, 1_000 * 2 ** Math.max(0, failures - 1));
 
@@ -233,7 +243,7 @@ export async function startTemporalTokenSource(
       held = next;
       failures = 0;
       for (const sink of sinks) hand(sink, next.accessToken);
-      const delayMs = renewalDelayMs(next.expiresInSeconds);
+      const delayMs = renewalDueIn(next);
       log.info(
         { clientId, expiresInSeconds: next.expiresInSeconds, nextRenewalInMs: delayMs },
         'Temporal token renewed',
@@ -257,7 +267,7 @@ export async function startTemporalTokenSource(
       schedule(delayMs);
     }
   };
-  schedule(renewalDelayMs(held.expiresInSeconds));
+  schedule(renewalDueIn(held));
 
   return {
     current: () => held.accessToken,

@@ -43,11 +43,23 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env) {
       'Temporal credentials are set twice: a static TEMPORAL_API_KEY (or a profile api_key or authorization header) and TEMPORAL_OAUTH_*; set one of them',
     );
   }
+  const address = connectionOptions.address ?? '127.0.0.1:7233';
+  if ((oauth || staticAuthorization) && connectionOptions.tls === false && !onThisMachine(address)) {
+    throw new Error(
+      `Temporal credentials would cross the network in plaintext to ${address}: TEMPORAL_TLS=false is for a Temporal on this machine only`,
+    );
+  }
   return {
-    connectionOptions: { ...connectionOptions, address: connectionOptions.address ?? '127.0.0.1:7233' },
+    connectionOptions: { ...connectionOptions, address },
     namespace: namespace ?? 'default',
     oauth,
   };
+}
+
+/** host:port on the loopback interface (127.0.0.0/8, [::1], localhost). */
+function onThisMachine(address: string): boolean {
+  const host = address.replace(/:\d+$/, '');
+  return /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(host);
 }
 
 export interface TemporalConnectOptions {

@@ -17,7 +17,7 @@
  *
  * Run directly (`npx tsx scripts/temporal-cluster.ts`) it provisions the binaries and prints them.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -104,6 +104,9 @@ export function postgresEndpoint(url: string): PostgresEndpoint {
   };
 }
 
+/** True for 127.0.0.0/8, ::1 and localhost: what the cluster mode's plaintext connections may reach. */
+export const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/.test(host);
+
 export interface ClusterDatabases {
   /** Persistence: histories, mutable state, task queues (`temporal`). */
   main: string;
@@ -111,14 +114,33 @@ export interface ClusterDatabases {
   visibility: string;
 }
 
-function sqlTool(binaries: TemporalServerBinaries, postgres: PostgresEndpoint, database: string, args: string[]) {
-  const result = spawnSync(
+/**
+ * One run of the schema tool. In a process group of its own, so a Ctrl-C at the terminal does not
+ * cut an upgrade in half (its statements are not one transaction): it finishes, then the stack
+ * stops. The password goes through the environment, not the command line (ps shows arguments).
+ */
+function sqlTool(
+  binaries: TemporalServerBinaries,
+  postgres: PostgresEndpoint,
+  database: string,
+  args: string[],
+): Promise<{ ok: boolean; output: string }> {
+  const child = spawn(
     binaries.sqlTool,
     ['--plugin', 'postgres12', '--ep', postgres.host, '-p', String(postgres.port), '--db', database, ...args],
-    // The password through the environment, not the command line (ps shows arguments).
-    { env: { ...process.env, SQL_USER: postgres.user, SQL_PASSWORD: postgres.password }, encoding: 'utf8' },
+    {
+      env: { ...process.env, SQL_USER: postgres.user, SQL_PASSWORD: postgres.password },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    },
   );
-  return { ok: result.status === 0, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve({ ok: false, output: error.message }));
+    child.once('close', (code) => resolve({ ok: code === 0, output }));
+  });
 }
 
 /**
@@ -126,27 +148,27 @@ function sqlTool(binaries: TemporalServerBinaries, postgres: PostgresEndpoint, d
  * schema to the newest version the server release ships (what `temporal-sql-tool update-schema`
  * does on every upgrade): safe to run at every start.
  */
-export function prepareClusterDatabases(
+export async function prepareClusterDatabases(
   binaries: TemporalServerBinaries,
   postgres: PostgresEndpoint,
   databases: ClusterDatabases,
   log: (line: string) => void,
-): void {
+): Promise<void> {
   for (const [database, schema] of [
     [databases.main, 'temporal'],
     [databases.visibility, 'visibility'],
   ] as const) {
-    const created = sqlTool(binaries, postgres, database, ['create-database']);
+    const created = await sqlTool(binaries, postgres, database, ['create-database']);
     if (!created.ok && !/already exists/i.test(created.output)) {
       throw new Error(`creating database ${database} failed: ${lastLines(created.output)}`);
     }
     // `setup-schema -v 0.0` refuses when the version tables exist: that is the database of an
     // earlier start, and the update below is all it needs.
-    const setup = sqlTool(binaries, postgres, database, ['setup-schema', '-v', '0.0']);
+    const setup = await sqlTool(binaries, postgres, database, ['setup-schema', '-v', '0.0']);
     if (!setup.ok && !/already exists/i.test(setup.output)) {
       throw new Error(`setting up the ${schema} schema in ${database} failed: ${lastLines(setup.output)}`);
     }
-    const update = sqlTool(binaries, postgres, database, [
+    const update = await sqlTool(binaries, postgres, database, [
       'update-schema',
       '-d',
       path.join(binaries.schemaDir, schema, 'versioned'),
@@ -175,7 +197,8 @@ const STANDARD_PORTS: Record<ClusterService, ServicePorts> = {
   frontend: { grpc: 7233, membership: 6933, http: 7243 },
   history: { grpc: 7234, membership: 6934 },
   matching: { grpc: 7235, membership: 6935 },
-  'internal-frontend': { grpc: 7236, membership: 6936, http: 7246 },
+  // No HTTP API on the internal-frontend: it authorizes nobody (cluster members only reach it).
+  'internal-frontend': { grpc: 7236, membership: 6936 },
   worker: { grpc: 7239, membership: 6939 },
 };
 
@@ -185,6 +208,20 @@ function bindable(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A free port below 32768, outside the range the system hands out for outgoing connections, so
+ * nothing takes it between now and the moment a server binds it.
+ */
+export async function freeFixedPort(taken: Set<number> = new Set()): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (!taken.has(port) && (await bindable(port))) {
+      taken.add(port);
+      return port;
+    }
+  }
 }
 
 /**
@@ -199,13 +236,7 @@ export async function clusterPorts(options: { frontend?: number; standard?: bool
       taken.add(wanted);
       return wanted;
     }
-    for (;;) {
-      const port = 20_000 + Math.floor(Math.random() * 12_000);
-      if (!taken.has(port) && (await bindable(port))) {
-        taken.add(port);
-        return port;
-      }
-    }
+    return freeFixedPort(taken);
   };
   const standard = options.standard ?? true;
   const ports = {} as Record<ClusterService, ServicePorts>;

@@ -44,6 +44,7 @@ import {
   CLUSTER_SERVICES,
   clusterPorts,
   ensureNamespace,
+  isLoopback,
   postgresEndpoint,
   prepareClusterDatabases,
   resolveTemporalServer,
@@ -97,18 +98,19 @@ const SPARE_CONNECTIONS = 10;
  */
 const WORKER_HEAP_MB = Number(process.env.WORKER_HEAP_MB ?? 1024);
 
+/** `-2`, `-3` … after the first: pid files and log names of the second and later instances. */
+const nth = (name: string, i: number) => (i === 0 ? name : `${name}-${i + 1}`);
+
 /** In stop order: what a run that was killed outright may have left behind. */
 const CHILDREN = [
-  'api',
-  'api-2',
+  ...Array.from({ length: 9 }, (_, i) => nth('api', i)),
   'temporal-ui',
-  'idp',
-  'worker',
-  'worker-2',
+  ...Array.from({ length: 9 }, (_, i) => nth('worker', i)),
   'temporal',
   ...[...CLUSTER_SERVICES].reverse().map((service) => `temporal-${service}`),
+  'idp',
   'postgres',
-] as const;
+];
 
 const say = (line: string) => console.log(`[up] ${line}`);
 const stops: { name: string; stop: () => Promise<void> }[] = [];
@@ -161,8 +163,19 @@ function supervise(
 ): Supervised {
   if (stopping) throw new Error('stopping');
   const crashes: number[] = [];
-  let child = start();
-  recordPid(DATA, { name: pidName, pid: child.pid!, marker });
+  /** Started, recorded and watched; a process that cannot even be spawned stops the stack. */
+  const launch = (): ChildProcess => {
+    const started = start();
+    started.once('error', (error) => {
+      if (stopping) return;
+      say(`${name} could not be run (${error.message}); stopping the stack`);
+      void shutdown(1);
+    });
+    if (started.pid === undefined) return started;
+    recordPid(DATA, { name: pidName, pid: started.pid, marker });
+    started.once('exit', onExit);
+    return started;
+  };
   const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
     if (stopping) return;
     if (!restartExited) {
@@ -182,13 +195,16 @@ function supervise(
     say(`${name} (pid ${child.pid}) exited (${code ?? signal}); starting it again in ${delay} ms`);
     setTimeout(() => {
       if (stopping) return;
-      child = start();
-      recordPid(DATA, { name: pidName, pid: child.pid!, marker });
-      say(`${name} started again (pid ${child.pid})`);
-      child.once('exit', onExit);
+      try {
+        child = launch();
+        say(`${name} started again (pid ${child.pid})`);
+      } catch (error) {
+        say(`${name} could not be started again (${(error as Error).message}); stopping the stack`);
+        void shutdown(1);
+      }
     }, delay);
   };
-  child.once('exit', onExit);
+  let child = launch();
   stops.push({
     name,
     stop: async () => {
@@ -443,12 +459,18 @@ async function temporalCluster(
   const binaries = resolveTemporalServer(say);
   say(`Temporal server ${TEMPORAL_SERVER_VERSION}: ${binaries.server} (${binaries.source})`);
   const postgres = postgresEndpoint(databaseUrl);
+  if (!isLoopback(postgres.host)) {
+    // The server's and the schema tool's connections are plaintext here; see README "Mapping to production".
+    throw new Error(
+      `cluster mode runs Temporal on a PostgreSQL on this machine; DATABASE_URL names ${postgres.host} (a cluster elsewhere: README, "Mapping to production")`,
+    );
+  }
   const databases = {
     main: process.env.TEMPORAL_DATABASE ?? 'temporal',
     visibility: process.env.TEMPORAL_VISIBILITY_DATABASE ?? 'temporal_visibility',
   };
   say(`Temporal's databases on ${postgres.host}:${postgres.port} (temporal-sql-tool, schemas of the release):`);
-  prepareClusterDatabases(binaries, postgres, databases, say);
+  await prepareClusterDatabases(binaries, postgres, databases, say);
   const ports = await clusterPorts({ frontend: Number(process.env.TEMPORAL_PORT ?? 7233) });
   const config = writeClusterConfig({
     dir: path.join(DATA, 'temporal-cluster'),
@@ -612,15 +634,15 @@ function checkNotStopping(): void {
   if (stopping) throw new Error('stopping');
 }
 
-/** Ports of the API instances: API_PORT, then the next ones (API_PORTS=3000,3010 to choose). */
+/**
+ * Ports of the API instances: API_PORTS (e.g. 3000,3010), else API_PORT and every tenth port after
+ * it (3000, 3010: 3001 is the identity provider's).
+ */
 function apiPorts(count: number): number[] {
   if (process.env.API_PORTS) return process.env.API_PORTS.split(',').map((p) => Number(p.trim()));
   const first = Number(process.env.API_PORT ?? 3000);
-  return Array.from({ length: count }, (_, i) => first + i);
+  return Array.from({ length: count }, (_, i) => first + 10 * i);
 }
-
-/** `-2`, `-3` … after the first: pid files and log names of the second and later instances. */
-const nth = (name: string, i: number) => (i === 0 ? name : `${name}-${i + 1}`);
 
 async function main(): Promise<void> {
   const began = Date.now();
@@ -649,10 +671,19 @@ async function main(): Promise<void> {
   }
   const ports = apiPorts(INSTANCES.api);
   const apiPort = ports[0]!;
+  const others = {
+    IDP_PORT: Number(process.env.IDP_PORT ?? DEFAULT_IDP_PORT),
+    TEMPORAL_UI_PORT: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+    TEMPORAL_PORT: Number(process.env.TEMPORAL_PORT ?? 7233),
+    ...(process.env.CODEC_TLS_PORT ? { CODEC_TLS_PORT: Number(process.env.CODEC_TLS_PORT) } : {}),
+  };
   for (const port of ports) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`API port ${port}: not a port`);
+    const clash = Object.entries(others).find(([, other]) => other === port);
+    if (clash) throw new Error(`API port ${port} is ${clash[0]} too; set API_PORT or API_PORTS`);
     if (await portAnswers(port)) throw new Error(`port ${port} is taken (another API?); set API_PORT or API_PORTS`);
   }
+  if (ports.length !== new Set(ports).size) throw new Error(`API_PORTS ${ports.join(',')}: a port twice`);
   const workerCount = INSTANCES.worker;
 
   const baseEnv: NodeJS.ProcessEnv = {
@@ -669,7 +700,10 @@ async function main(): Promise<void> {
   let uiUrl: string;
   if (CLUSTER) {
     // The frontend checks tokens against the identity provider's keys: it comes first.
-    uiUrl = `http://127.0.0.1:${process.env.TEMPORAL_UI_PORT ?? 8233}`;
+    uiUrl = `http://127.0.0.1:${others.TEMPORAL_UI_PORT}`;
+    if (await portAnswers(others.TEMPORAL_UI_PORT)) {
+      throw new Error(`port ${others.TEMPORAL_UI_PORT} is taken (another Web UI?); set TEMPORAL_UI_PORT`);
+    }
     idp = await identityProvider(baseEnv, uiUrl);
     checkNotStopping();
     const cluster = await temporalCluster(databaseUrl, idp);
@@ -719,6 +753,8 @@ async function main(): Promise<void> {
     checkNotStopping();
   }
   for (const [i, port] of ports.entries()) {
+    // Checked again now: waitForPort would take another server's answer for the API's.
+    if (await portAnswers(port)) throw new Error(`port ${port} was taken while the stack came up; set API_PORTS`);
     const api = startNode(nth('API', i), nth('api', i), 'api/main.ts', {
       ...env,
       API_PORT: String(port),

@@ -185,12 +185,22 @@ test('settings: none set changes nothing; incomplete or unsafe ones and two kind
   const plaintext = temporalSettings({ ...base, ...oauth, TEMPORAL_TLS: 'false' });
   expect(plaintext.connectionOptions.tls).toBe(false);
   expect(normalizeTlsConfig(plaintext.connectionOptions.tls, 'a-token')).toBeUndefined();
+  // …and only there: a token in plaintext to another machine is refused at start.
+  expect(() =>
+    temporalSettings({ ...base, ...oauth, TEMPORAL_TLS: 'false', TEMPORAL_ADDRESS: 'temporal.example:7233' }),
+  ).toThrow(/plaintext/);
+  expect(() =>
+    temporalSettings({ ...base, TEMPORAL_API_KEY: 'static', TEMPORAL_TLS: 'false', TEMPORAL_ADDRESS: '10.0.0.5:7233' }),
+  ).toThrow(/plaintext/);
 });
 
-test('renewal is timed at 80% of the lifetime, never sooner than 5 s; retries back off from 1 s to 30 s', () => {
+test('renewal is timed at 80% of the lifetime (at least 1 s), before even a short-lived token expires, never beyond a timer’s reach; retries back off from 1 s to 30 s', () => {
   expect(renewalDelayMs(3600)).toBe(2_880_000);
   expect(renewalDelayMs(TTL)).toBe(6_400);
-  expect(renewalDelayMs(3)).toBe(5_000);
+  expect(renewalDelayMs(3)).toBe(2_400);
+  expect(renewalDelayMs(1)).toBe(1_000);
+  // A year-long token: renewed after the longest wait setTimeout keeps, not at once.
+  expect(renewalDelayMs(365 * 24 * 3600)).toBe(2 ** 31 - 1);
   expect([1, 2, 3, 4, 5, 6, 7, 20].map(retryDelayMs)).toEqual([
     1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000,
   ]);

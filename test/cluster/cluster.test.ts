@@ -23,7 +23,8 @@ import { dataConverterFor } from '../../lib/temporal';
 import { developmentIdentity, ensureIdentityFiles } from '../../lib/identity/files';
 import { resourceIndicatorFor } from '../../lib/identity/provider';
 import { requestTemporalToken } from '../../lib/temporal-token';
-import { freePort } from '../../scripts/temporal-server';
+import { freeFixedPort } from '../../scripts/temporal-cluster';
+import { findLeftovers, stopLeftover } from '../../scripts/pid-files';
 import { ARTIFACTS } from '../support/environment';
 import { launchChromium, signInOnPage, toSignInPage } from '../support/browser';
 import { signInAt } from '../support/identity';
@@ -90,8 +91,9 @@ beforeAll(async () => {
   await admin((pg) => pg.query(`CREATE DATABASE "${databases.app}"`));
   const appUrl = new URL(adminUrl);
   appUrl.pathname = `/${databases.app}`;
-  apiUrls = [];
-  const apiPorts = [await freePort(), await freePort()];
+  // Below the range outgoing connections take ports from: nothing takes them before up.sh binds them.
+  const ports = new Set<number>();
+  const apiPorts = [await freeFixedPort(ports), await freeFixedPort(ports)];
   apiUrls = apiPorts.map((port) => `http://127.0.0.1:${port}`);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -100,10 +102,10 @@ beforeAll(async () => {
     TEMPORAL_DATABASE: databases.temporal,
     TEMPORAL_VISIBILITY_DATABASE: databases.visibility,
     API_PORTS: apiPorts.join(','),
-    TEMPORAL_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    IDP_PORT: String(await freePort()),
-    CODEC_TLS_PORT: String(await freePort()),
+    TEMPORAL_PORT: String(await freeFixedPort(ports)),
+    TEMPORAL_UI_PORT: String(await freeFixedPort(ports)),
+    IDP_PORT: String(await freeFixedPort(ports)),
+    CODEC_TLS_PORT: String(await freeFixedPort(ports)),
     WORKER_METRICS_ADDRESS: '',
     LOG_LEVEL: 'warn',
   };
@@ -157,10 +159,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await operatorClient?.connection.close();
   if (up && up.exitCode === null && up.signalCode === null) {
+    // A clean stop, or SIGKILL after a minute; then whatever a kill left running, by its pid files.
     const stopped = new Promise((resolve) => up.once('exit', resolve));
     process.kill(up.pid!, 'SIGTERM');
+    const timer = setTimeout(() => up.kill('SIGKILL'), 60_000);
     await stopped;
+    clearTimeout(timer);
   }
+  const pids = path.join(dataDir, 'pids');
+  const recorded = fs.existsSync(pids) ? fs.readdirSync(pids).map((file) => file.replace(/\.json$/, '')) : [];
+  for (const leftover of findLeftovers(dataDir, recorded)) {
+    await stopLeftover(leftover, 'SIGKILL', 5000);
+  }
+  up?.stdout?.destroy();
+  up?.stderr?.destroy();
   fs.writeFileSync(path.join(ARTIFACTS, 'cluster-up.log'), output);
   fs.writeFileSync(path.join(ARTIFACTS, 'cluster-figures.json'), `${JSON.stringify(figures, null, 2)}\n`);
   for (const database of Object.values(databases)) {
@@ -183,16 +195,22 @@ test('20 lifecycles through two APIs while a worker and an API are killed and hi
   const killedApi = pidOf('api-2');
   const history = pidOf('temporal-history');
   let done = 0;
+  const doneAtFault = { kills: LIFECYCLES, history: LIFECYCLES };
   const faults = (async () => {
     // In the middle of the run: a third of the lifecycles finished.
     await waitFor('a third of the lifecycles', () => done >= LIFECYCLES / 3, 300_000);
     process.kill(killedWorker, 'SIGKILL');
     process.kill(killedApi, 'SIGKILL');
+    doneAtFault.kills = done;
     await sleep(3000);
     process.kill(history, 'SIGTERM');
+    doneAtFault.history = done;
   })();
   const [run] = await Promise.all([api.lifecycles(callId, LIFECYCLES, CONCURRENCY, (n) => (done = n)), faults]);
   pilotIds = run.pilotIds;
+  // The faults came while lifecycles were still running.
+  expect(doneAtFault.kills).toBeLessThan(LIFECYCLES / 2);
+  expect(doneAtFault.history).toBeLessThan(LIFECYCLES);
   figures.lifecycles = {
     count: LIFECYCLES,
     concurrency: CONCURRENCY,
