@@ -21,10 +21,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { Connection, isGrpcServiceError } from '@temporalio/client';
+import { type Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { stopChild } from './child-process';
 import { findGo, goInstall, goModuleDir, isExecutable, toolCacheDir } from './go-tools';
+import { waitForTemporal } from './temporal-server';
 import { toYaml, type Yaml } from './yaml';
 
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
@@ -418,30 +419,12 @@ export function startClusterService(
   };
 }
 
-/** Until the frontend answers (health check and GetSystemInfo need no token). */
-export async function waitForFrontend(
-  address: string,
-  options: { timeoutMs?: number; isDown?: () => boolean } = {},
-): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    if (options.isDown?.()) throw new Error('a Temporal service exited while the cluster came up');
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000, tls: false });
-      try {
-        await connection.workflowService.getSystemInfo({});
-        return;
-      } finally {
-        await connection.close();
-      }
-    } catch (error) {
-      lastError = error;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  throw new Error(`the Temporal frontend at ${address} did not answer: ${String(lastError)}`);
-}
+/** Until the frontend answers (GetSystemInfo needs no token), 90 s at most. */
+export const waitForFrontend = (address: string, isDown: () => boolean) =>
+  waitForTemporal(address, {
+    timeoutMs: 90_000,
+    isDown: () => (isDown() ? 'a Temporal service exited while the cluster came up' : null),
+  });
 
 /**
  * Registers the namespace, or sets the retention of the one there; returns once the frontend

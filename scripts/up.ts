@@ -489,7 +489,7 @@ async function temporalCluster(
       { signal: 'SIGTERM', graceMs: 20_000 },
     ),
   );
-  await waitForFrontend(config.frontendAddress, { isDown: () => services.some((s) => exited(s.current())) });
+  await waitForFrontend(config.frontendAddress, () => services.some((s) => exited(s.current())));
   checkNotStopping();
 
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
