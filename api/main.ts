@@ -15,7 +15,8 @@ async function main(): Promise<void> {
   const log = createLogger('api', config.LOG_LEVEL);
   const db = createDb(config.DATABASE_URL, { maxConnections: config.DATABASE_POOL_SIZE });
   const codec = codecFromEnvironment(log);
-  const client = await connectClient(codec);
+  const temporal = await connectClient(codec, { logger: log });
+  const { client } = temporal;
   const tokens = loadTokens();
   const oidc = loadOidcSettings();
   if (oidc)
@@ -63,7 +64,8 @@ async function main(): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  await client.connection.close();
+  // The token renewals (OAuth) end with the connection.
+  await temporal.close();
   await db.$disconnect();
   log.info('api stopped');
 }

@@ -8,11 +8,24 @@ import {
 import type { DataConverter, PayloadCodec } from '@temporalio/common';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { NativeConnection } from '@temporalio/worker';
+import type { Logger } from './logger';
+import {
+  loadTemporalOAuthSettings,
+  startTemporalTokenSource,
+  type ApiKeySink,
+  type TemporalOAuthSettings,
+} from './temporal-token';
 
 /**
  * Where Temporal is, from the standard environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
  * TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE, temporal.toml), so the same worker and API
- * run unchanged against the dev server, a self-hosted cluster or Temporal Cloud.
+ * run unchanged against the dev server, a self-hosted cluster or Temporal Cloud; and `oauth`, the
+ * TEMPORAL_OAUTH_* settings (lib/temporal-token.ts) when the credentials are renewed tokens
+ * rather than a static key.
+ *
+ * TLS: the SDK turns it on whenever an API key is given and `tls` is unset, and a renewed token
+ * is given as an API key, so OAuth alone means TLS (production). `TEMPORAL_TLS=false` makes `tls`
+ * `false`, which the SDK keeps off: a plaintext cluster on this machine.
  */
 export function temporalSettings(env: NodeJS.ProcessEnv = process.env) {
   const { connectionOptions, namespace } = loadClientConnectConfig({
@@ -21,10 +34,80 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env) {
       Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
     ),
   });
+  const oauth = loadTemporalOAuthSettings(env);
+  const staticAuthorization =
+    Boolean(connectionOptions.apiKey) ||
+    Object.keys(connectionOptions.metadata ?? {}).some((key) => key.toLowerCase() === 'authorization');
+  if (oauth && staticAuthorization) {
+    throw new Error(
+      'Temporal credentials are set twice: a static TEMPORAL_API_KEY (or a profile api_key or authorization header) and TEMPORAL_OAUTH_*; set one of them',
+    );
+  }
+  const address = connectionOptions.address ?? '127.0.0.1:7233';
+  if ((oauth || staticAuthorization) && connectionOptions.tls === false && !onThisMachine(address)) {
+    throw new Error(
+      `Temporal credentials would cross the network in plaintext to ${address}: TEMPORAL_TLS=false is for a Temporal on this machine only`,
+    );
+  }
   return {
-    connectionOptions: { ...connectionOptions, address: connectionOptions.address ?? '127.0.0.1:7233' },
+    connectionOptions: { ...connectionOptions, address },
     namespace: namespace ?? 'default',
+    oauth,
   };
+}
+
+/** host:port on the loopback interface (127.0.0.0/8, [::1], localhost). */
+function onThisMachine(address: string): boolean {
+  const host = address.replace(/:\d+$/, '');
+  return /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(host);
+}
+
+export interface TemporalConnectOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where token renewals are logged (OAuth only). */
+  logger?: Logger;
+}
+
+/** A connection and what ends it: the token renewals (if any), then the connection. */
+export interface ClosableConnection<C> {
+  connection: C;
+  namespace: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects with the static key of the settings, or with an OAuth token that is renewed on the
+ * connection (`setApiKey`) until `close`. A connection that fails leaves no renewals behind.
+ */
+async function withCredentials<C extends ApiKeySink & { close(): Promise<void> }>(
+  settings: { connectionOptions: { apiKey?: string }; namespace: string; oauth: TemporalOAuthSettings | null },
+  logger: Logger | undefined,
+  connect: (apiKey: string | undefined) => Promise<C>,
+): Promise<ClosableConnection<C>> {
+  const tokens = settings.oauth ? await startTemporalTokenSource(settings.oauth, { logger }) : null;
+  try {
+    const connection = await connect(tokens ? tokens.current() : settings.connectionOptions.apiKey);
+    tokens?.attach(connection);
+    return {
+      connection,
+      namespace: settings.namespace,
+      close: async () => {
+        tokens?.stop();
+        await connection.close();
+      },
+    };
+  } catch (error) {
+    tokens?.stop();
+    throw error;
+  }
+}
+
+/** A plain client connection (launchers, probes) with the environment's credentials. */
+export function connectConnection(options: TemporalConnectOptions = {}): Promise<ClosableConnection<Connection>> {
+  const settings = temporalSettings(options.env);
+  return withCredentials(settings, options.logger, (apiKey) =>
+    Connection.connect({ ...settings.connectionOptions, apiKey }),
+  );
 }
 
 /** Payloads pass through the codec (encryption) when keys are configured. */
@@ -83,14 +166,25 @@ export function apiConnectionOptions(): Pick<ConnectionOptions, 'connectTimeout'
   };
 }
 
-export async function connectClient(codec: PayloadCodec | null, env?: NodeJS.ProcessEnv): Promise<Client> {
-  const { connectionOptions, namespace } = temporalSettings(env);
-  const { address, tls, apiKey, metadata } = connectionOptions;
-  const connection = await Connection.connect({ address, tls, apiKey, metadata, ...apiConnectionOptions() });
-  return new Client({ connection, namespace, dataConverter: dataConverterFor(codec) });
+/** The API's client (its timings); `close` ends the token renewals and the connection. */
+export async function connectClient(
+  codec: PayloadCodec | null,
+  options: TemporalConnectOptions = {},
+): Promise<{ client: Client; close(): Promise<void> }> {
+  const settings = temporalSettings(options.env);
+  const { address, tls, metadata } = settings.connectionOptions;
+  const { connection, namespace, close } = await withCredentials(settings, options.logger, (apiKey) =>
+    Connection.connect({ address, tls, apiKey, metadata, ...apiConnectionOptions() }),
+  );
+  return { client: new Client({ connection, namespace, dataConverter: dataConverterFor(codec) }), close };
 }
 
-export async function connectWorkerConnection(env?: NodeJS.ProcessEnv) {
-  const { connectionOptions, namespace } = temporalSettings(env);
-  return { connection: await NativeConnection.connect(connectionOptions), namespace };
+/** The worker's connection; `close` ends the token renewals and the connection. */
+export function connectWorkerConnection(
+  options: TemporalConnectOptions = {},
+): Promise<ClosableConnection<NativeConnection>> {
+  const settings = temporalSettings(options.env);
+  return withCredentials(settings, options.logger, (apiKey) =>
+    NativeConnection.connect({ ...settings.connectionOptions, apiKey }),
+  );
 }

@@ -6,6 +6,9 @@
  *   IDP_UI_REDIRECT_URIS  comma-separated; default the Temporal Web UI's callback on
  *                         127.0.0.1:<TEMPORAL_UI_PORT, default 8233>/auth/sso/callback
  *   OIDC_AUDIENCE, OIDC_ROLE_CLAIM  as the API reads them (defaults reform-pilots-api, roles)
+ *   TEMPORAL_NAMESPACE    the namespace the tokens' `permissions` claim names (default `default`)
+ *   IDP_ACCESS_TOKEN_TTL_SECONDS  lifetime of access tokens, people's and service accounts'
+ *                         (default 3600; short ones let tests watch a renewal)
  * SIGINT/SIGTERM: stop accepting, close open connections, exit 0.
  */
 import http from 'node:http';
@@ -20,6 +23,11 @@ function main(): void {
   const logger = createLogger('identity', process.env.LOG_LEVEL);
   const port = Number(process.env.IDP_PORT ?? DEFAULT_IDP_PORT);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('IDP_PORT must be a port number');
+  const ttlText = process.env.IDP_ACCESS_TOKEN_TTL_SECONDS;
+  const accessTokenTtl = ttlText ? Number(ttlText) : undefined;
+  if (accessTokenTtl !== undefined && !(Number.isInteger(accessTokenTtl) && accessTokenTtl >= 1)) {
+    throw new Error('IDP_ACCESS_TOKEN_TTL_SECONDS must be a whole number of seconds, at least 1');
+  }
   const uiPort = process.env.TEMPORAL_UI_PORT ?? '8233';
   const redirectUris = (process.env.IDP_UI_REDIRECT_URIS ?? `http://127.0.0.1:${uiPort}/auth/sso/callback`)
     .split(',')
@@ -31,12 +39,21 @@ function main(): void {
     uiRedirectUris: redirectUris,
     audience: process.env.OIDC_AUDIENCE || undefined,
     roleClaim: process.env.OIDC_ROLE_CLAIM || undefined,
+    accessTokenTtl,
+    temporalNamespace: process.env.TEMPORAL_NAMESPACE || undefined,
     logger,
   });
   const server = http.createServer(idp.handler);
   server.listen(port, '127.0.0.1', () => {
     logger.info(
-      { issuer: idp.issuer, audience: idp.audience, roleClaim: idp.roleClaim, users: idp.usersFile },
+      {
+        issuer: idp.issuer,
+        audience: idp.audience,
+        roleClaim: idp.roleClaim,
+        temporalNamespace: idp.temporalNamespace,
+        accessTokenTtl: idp.accessTokenTtl,
+        users: idp.usersFile,
+      },
       'identity provider listening (development)',
     );
   });

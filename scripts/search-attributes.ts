@@ -35,14 +35,14 @@ export async function ensureSearchAttributes(
 if (require.main === module) {
   (async () => {
     const { namespace } = temporalSettings();
-    const client = await connectClient(null);
+    const { client, close } = await connectClient(null);
     try {
       const added = await ensureSearchAttributes(client.connection, namespace);
       console.log(
         added.length ? `added ${added.join(', ')} to ${namespace}` : `all search attributes present in ${namespace}`,
       );
     } finally {
-      await client.connection.close();
+      await close();
     }
   })().catch((error: unknown) => {
     console.error(error);

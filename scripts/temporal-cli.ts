@@ -8,52 +8,30 @@
  *   5. the SDK's own download of the CLI (only with internet)
  * Run directly (`npm run temporal:provision`) it prints what it found.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
+import { findGo, goInstall as goInstallTool, isExecutable, onPath, toolCacheDir } from './go-tools';
 
 export const TEMPORAL_CLI_VERSIONS = ['v1.5.1', 'v1.5.0', 'v1.4.1'] as const;
 
 export type TemporalCli = { kind: 'path'; path: string; source: string } | { kind: 'sdk-download'; source: string };
 
 export function cacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'reform-pilots', 'temporal-cli');
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
-  }
-  return null;
+  return toolCacheDir('temporal-cli');
 }
 
 function goInstall(version: string, log: (line: string) => void): string | null {
-  const go = onPath('go') ?? (isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : null);
+  const go = findGo();
   if (!go) {
     log('no Go toolchain found; cannot build the Temporal CLI');
     return null;
   }
   const gobin = path.join(cacheDir(), version);
-  fs.mkdirSync(gobin, { recursive: true });
   log(`building the Temporal CLI ${version} with ${go} into ${gobin} (takes minutes on 2 cores)...`);
-  const result = spawnSync(go, ['install', `github.com/temporalio/cli/cmd/temporal@${version}`], {
-    env: { ...process.env, GOBIN: gobin, GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const binary = path.join(gobin, 'temporal');
-  if (result.status === 0 && isExecutable(binary)) return binary;
-  log(`go install of ${version} failed (exit ${result.status ?? result.signal})`);
+  if (goInstallTool(go, 'github.com/temporalio/cli/cmd/temporal', version, gobin, 'temporal')) {
+    return path.join(gobin, 'temporal');
+  }
+  log(`go install of ${version} failed`);
   return null;
 }
 

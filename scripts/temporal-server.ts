@@ -50,13 +50,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Until a Temporal frontend at `address` answers GetSystemInfo (which needs no token, even on a
+ * cluster that checks them); `isDown` says when waiting is pointless.
+ */
+export async function waitForTemporal(
+  address: string,
+  options: { timeoutMs: number; isDown: () => string | null },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (exited(child)) throw new Error(`the Temporal server exited (${child.exitCode ?? child.signalCode})`);
+    const down = options.isDown();
+    if (down) throw new Error(down);
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      const connection = await Connection.connect({ address, connectTimeout: 1000, tls: false });
       try {
         await connection.workflowService.getSystemInfo({});
         return;
@@ -68,8 +76,14 @@ async function waitUntilServing(address: string, child: ChildProcess, timeoutMs:
       await new Promise((r) => setTimeout(r, 250));
     }
   }
-  throw new Error(`the Temporal server at ${address} did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+  throw new Error(`Temporal at ${address} did not answer within ${options.timeoutMs} ms: ${String(lastError)}`);
 }
+
+const waitUntilServing = (address: string, child: ChildProcess, timeoutMs: number) =>
+  waitForTemporal(address, {
+    timeoutMs,
+    isDown: () => (exited(child) ? `the Temporal server exited (${child.exitCode ?? child.signalCode})` : null),
+  });
 
 function devServerArgs(options: TemporalServerOptions): string[] {
   const args = ['--namespace', 'default', '--log-level', 'warn'];

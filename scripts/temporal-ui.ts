@@ -10,34 +10,18 @@
  * `writeUiConfig` writes its configuration (one YAML file, with the OIDC client secret: mode 0600)
  * and `startUiServer` starts it and waits until it answers.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { exited, stopChild } from './child-process';
+import { findGo, goInstall, isExecutable, toolCacheDir } from './go-tools';
+import { toYaml, type Yaml } from './yaml';
 
 export const TEMPORAL_UI_VERSION = 'v2.42.1';
 const MODULE = 'github.com/temporalio/ui-server/v2/cmd/server';
 
 export function uiCacheDir(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'reform-pilots', 'temporal-ui');
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function findGo(): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, 'go'))) return path.join(dir, 'go');
-  }
-  return isExecutable('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : null;
+  return toolCacheDir('temporal-ui');
 }
 
 export interface UiServerBinary {
@@ -61,16 +45,13 @@ export function resolveUiServer(log: (line: string) => void = (l) => console.err
       `no Temporal UI server: install Go (≥ 1.25) so it can be built, or set TEMPORAL_UI_SERVER_PATH (${MODULE}@${TEMPORAL_UI_VERSION})`,
     );
   }
-  fs.mkdirSync(gobin, { recursive: true });
   log(
     `building the Temporal UI server ${TEMPORAL_UI_VERSION} with ${go} into ${gobin} (a few minutes the first time)...`,
   );
-  const result = spawnSync(go, ['install', `${MODULE}@${TEMPORAL_UI_VERSION}`], {
-    env: { ...process.env, GOBIN: gobin, GOFLAGS: process.env.GOFLAGS ?? '-mod=mod' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (result.status === 0 && isExecutable(cached)) return { path: cached, source: `go install ${TEMPORAL_UI_VERSION}` };
-  throw new Error(`go install ${MODULE}@${TEMPORAL_UI_VERSION} failed (exit ${result.status ?? result.signal})`);
+  if (goInstall(go, MODULE, TEMPORAL_UI_VERSION, gobin, 'server')) {
+    return { path: cached, source: `go install ${TEMPORAL_UI_VERSION}` };
+  }
+  throw new Error(`go install ${MODULE}@${TEMPORAL_UI_VERSION} failed`);
 }
 
 export interface UiConfigOptions {
@@ -104,33 +85,6 @@ export interface UiConfig {
   env: string;
   file: string;
   port: number;
-}
-
-type Yaml = string | number | boolean | Yaml[] | { [key: string]: Yaml };
-
-/** YAML by hand: scalars as JSON (JSON strings are YAML double-quoted strings), maps and lists nested. */
-function toYaml(value: Yaml, indent = ''): string {
-  if (Array.isArray(value)) {
-    return value
-      .map((item) =>
-        typeof item === 'object'
-          ? `${indent}-\n${toYaml(item, `${indent}  `)}`
-          : `${indent}- ${JSON.stringify(item)}\n`,
-      )
-      .join('');
-  }
-  if (typeof value === 'object') {
-    return Object.entries(value)
-      .map(([key, item]) =>
-        typeof item === 'object'
-          ? Array.isArray(item) && item.length === 0
-            ? `${indent}${key}: []\n`
-            : `${indent}${key}:\n${toYaml(item, `${indent}  `)}`
-          : `${indent}${key}: ${JSON.stringify(item)}\n`,
-      )
-      .join('');
-  }
-  return `${indent}${JSON.stringify(value)}\n`;
 }
 
 /**

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI runs: lint, format, typecheck, migration drift check, the Jest suite on real
-# servers (a Temporal dev server it starts itself, and the PostgreSQL on 127.0.0.1:5432).
+# servers (a Temporal dev server it starts itself, and the PostgreSQL on 127.0.0.1:5432), then
+# the cluster test (a Temporal cluster on that PostgreSQL, through scripts/up.sh --cluster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -23,7 +24,16 @@ echo "== Temporal CLI"
 npx tsx scripts/temporal-cli.ts
 echo "== Temporal UI server (built with Go once per machine, cached in ~/.cache/reform-pilots/temporal-ui/)"
 npx tsx scripts/temporal-ui.ts
+if [ "$#" -eq 0 ]; then
+  echo "== Temporal server $(grep -o "TEMPORAL_SERVER_VERSION = '[^']*'" scripts/temporal-cluster.ts | cut -d"'" -f2) (built with Go once per machine, cached in ~/.cache/reform-pilots/temporal-server/)"
+  npx tsx scripts/temporal-cluster.ts
+fi
 ensure_browser
 ensure_dovecot
 echo "== jest"
 npx jest "$@"
+# The cluster test on its own after the suite (jest.cluster.config.js); with arguments, only what they name.
+if [ "$#" -eq 0 ]; then
+  echo "== cluster (scripts/up.sh --cluster: Temporal's services on PostgreSQL, two workers, two APIs)"
+  npx jest -c jest.cluster.config.js
+fi

@@ -28,15 +28,31 @@ import { CallInput, SECOND_BATCH_2020 } from '../domain/call';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { newCodecKeys } from '../lib/codec';
 import { callRecord } from '../lib/calls';
-import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { createDb } from '../lib/db';
-import { temporalSettings } from '../lib/temporal';
+import { connectConnection } from '../lib/temporal';
+import { requestTemporalToken } from '../lib/temporal-token';
+import { resourceIndicatorFor } from '../lib/identity/provider';
+import { Connection } from '@temporalio/client';
 import { exited, stopChild } from './child-process';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
 import { DEFAULT_IDP_PORT, developmentIdentity } from '../lib/identity/files';
+import { ensureSearchAttributes } from './search-attributes';
+import {
+  CLUSTER_SERVICES,
+  clusterPorts,
+  ensureNamespace,
+  isLoopback,
+  postgresEndpoint,
+  prepareClusterDatabases,
+  resolveTemporalServer,
+  startClusterService,
+  TEMPORAL_SERVER_VERSION,
+  waitForFrontend,
+  writeClusterConfig,
+} from './temporal-cluster';
 import { freePort, startTemporalServer, type RunningTemporal } from './temporal-server';
 import { describeUiServer, resolveUiServer, startUiServer, writeUiConfig, type RunningUiServer } from './temporal-ui';
 import { devCertificate, startTlsProxy } from './tls-proxy';
@@ -45,12 +61,34 @@ const ROOT = path.resolve(__dirname, '..');
 const DATA = path.resolve(ROOT, process.env.DATA_DIR ?? '.data');
 const shown = (file: string) => (file.startsWith(ROOT) ? path.relative(ROOT, file) : file);
 
-/** The embedded server's connection limit, and what API and worker may each hold of it. */
-const EMBEDDED_MAX_CONNECTIONS = 100;
+/** `--cluster`: the Temporal server's services on PostgreSQL instead of the dev server. */
+const CLUSTER = ((args: string[]) => {
+  const unknown = args.filter((arg) => arg !== '--cluster');
+  if (unknown.length) throw new Error(`unknown argument ${unknown.join(' ')} (scripts/up.sh [--cluster])`);
+  return args.includes('--cluster');
+})(process.argv.slice(2));
+
+/**
+ * The embedded server's connection limit, and what each API and worker may hold of it. A cluster
+ * runs two of each and Temporal's five services on the same server (CLUSTER_TEMPORAL_CONNECTIONS).
+ */
+const EMBEDDED_MAX_CONNECTIONS = CLUSTER ? 200 : 100;
 const POOL_SIZES = {
-  api: Number(process.env.API_DATABASE_POOL_SIZE ?? 20),
-  worker: Number(process.env.WORKER_DATABASE_POOL_SIZE ?? 20),
+  api: Number(process.env.API_DATABASE_POOL_SIZE ?? (CLUSTER ? 8 : 20)),
+  worker: Number(process.env.WORKER_DATABASE_POOL_SIZE ?? (CLUSTER ? 8 : 20)),
 };
+/** Per Temporal service: its persistence pool and its visibility pool (writeClusterConfig). */
+const CLUSTER_TEMPORAL_POOLS = { main: 6, visibility: 2 };
+/** How many APIs and workers run (API_COUNT, WORKER_COUNT): one each, two each in a cluster. */
+const INSTANCES = {
+  api: Number(process.env.API_COUNT ?? (CLUSTER ? 2 : 1)),
+  worker: Number(process.env.WORKER_COUNT ?? (CLUSTER ? 2 : 1)),
+};
+/** What the stack's processes may hold of the database server's connections at most. */
+const CONNECTIONS_NEEDED =
+  INSTANCES.api * POOL_SIZES.api +
+  INSTANCES.worker * POOL_SIZES.worker +
+  (CLUSTER ? CLUSTER_SERVICES.length * (CLUSTER_TEMPORAL_POOLS.main + CLUSTER_TEMPORAL_POOLS.visibility) : 0);
 /** Left for migrations, the seed, a psql session and PostgreSQL's own superuser reserve (3). */
 const SPARE_CONNECTIONS = 10;
 
@@ -60,8 +98,19 @@ const SPARE_CONNECTIONS = 10;
  */
 const WORKER_HEAP_MB = Number(process.env.WORKER_HEAP_MB ?? 1024);
 
+/** `-2`, `-3` … after the first: pid files and log names of the second and later instances. */
+const nth = (name: string, i: number) => (i === 0 ? name : `${name}-${i + 1}`);
+
 /** In stop order: what a run that was killed outright may have left behind. */
-const CHILDREN = ['api', 'temporal-ui', 'idp', 'worker', 'temporal', 'postgres'] as const;
+const CHILDREN = [
+  ...Array.from({ length: 9 }, (_, i) => nth('api', i)),
+  'temporal-ui',
+  ...Array.from({ length: 9 }, (_, i) => nth('worker', i)),
+  'temporal',
+  ...[...CLUSTER_SERVICES].reverse().map((service) => `temporal-${service}`),
+  'idp',
+  'postgres',
+];
 
 const say = (line: string) => console.log(`[up] ${line}`);
 const stops: { name: string; stop: () => Promise<void> }[] = [];
@@ -77,9 +126,10 @@ async function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-async function waitForPort(port: number, child: ChildProcess, what: string, timeoutMs = 60_000): Promise<void> {
+async function waitForPort(port: number, proc: Supervised, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await portAnswers(port))) {
+    const child = proc.current();
     if (exited(child)) throw new Error(`${what} exited (${child.exitCode ?? child.signalCode})`);
     if (Date.now() > deadline) throw new Error(`${what} did not open port ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
@@ -87,17 +137,82 @@ async function waitForPort(port: number, child: ChildProcess, what: string, time
 }
 
 /**
- * A stop step for a child: the signal it stops cleanly on, SIGKILL once `graceMs` has passed.
- * Its pid file goes once it has exited.
+ * In cluster mode (`--cluster`) a process that dies is started again, as an orchestrator restarts
+ * a pod: the test of that mode kills workers, APIs and Temporal services on purpose. Crashing more
+ * than RESTART_LIMIT times in a minute is a fault to look at, not to paper over: the stack stops.
+ * On the dev stack any unexpected exit stops the stack, as before.
  */
-function stopStep(name: string, pidName: string, child: ChildProcess, signal: NodeJS.Signals, graceMs: number) {
+const RESTART_LIMIT = 5;
+let restartExited = false;
+
+interface Supervised {
+  /** The process now running (a new one after each restart). */
+  current(): ChildProcess;
+}
+
+/**
+ * Starts a child with `start` and stops it on the way down (`signal`, SIGKILL after `graceMs`);
+ * its pid file follows each restart and goes once it has stopped.
+ */
+function supervise(
+  name: string,
+  pidName: string,
+  marker: string,
+  start: () => ChildProcess,
+  stop: { signal: NodeJS.Signals; graceMs: number },
+): Supervised {
+  if (stopping) throw new Error('stopping');
+  const crashes: number[] = [];
+  /** Started, recorded and watched; a process that cannot even be spawned stops the stack. */
+  const launch = (): ChildProcess => {
+    const started = start();
+    started.once('error', (error) => {
+      if (stopping) return;
+      say(`${name} could not be run (${error.message}); stopping the stack`);
+      void shutdown(1);
+    });
+    if (started.pid === undefined) return started;
+    recordPid(DATA, { name: pidName, pid: started.pid, marker });
+    started.once('exit', onExit);
+    return started;
+  };
+  const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (stopping) return;
+    if (!restartExited) {
+      say(`${name} exited unexpectedly (${code ?? signal}); stopping the stack`);
+      void shutdown(1);
+      return;
+    }
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes.length && crashes[0]! < now - 60_000) crashes.shift();
+    if (crashes.length > RESTART_LIMIT) {
+      say(`${name} exited ${crashes.length} times within a minute (last: ${code ?? signal}); stopping the stack`);
+      void shutdown(1);
+      return;
+    }
+    const delay = 500 * 2 ** (crashes.length - 1);
+    say(`${name} (pid ${child.pid}) exited (${code ?? signal}); starting it again in ${delay} ms`);
+    setTimeout(() => {
+      if (stopping) return;
+      try {
+        child = launch();
+        say(`${name} started again (pid ${child.pid})`);
+      } catch (error) {
+        say(`${name} could not be started again (${(error as Error).message}); stopping the stack`);
+        void shutdown(1);
+      }
+    }, delay);
+  };
+  let child = launch();
   stops.push({
     name,
     stop: async () => {
-      await stopChild(child, signal, graceMs);
+      await stopChild(child, stop.signal, stop.graceMs);
       forgetPid(DATA, pidName);
     },
   });
+  return { current: () => child };
 }
 
 function watch(name: string, child: ChildProcess): void {
@@ -119,20 +234,22 @@ function startNode(
   script: string,
   env: NodeJS.ProcessEnv,
   nodeArgs: string[] = [],
-): ChildProcess {
-  if (stopping) throw new Error('stopping');
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    // Its own process group, so Ctrl-C reaches only us and we stop it in order.
-    detached: true,
-  });
-  recordPid(DATA, { name: pidName, pid: child.pid!, marker: script });
-  // The worker drains in-flight activities for up to WORKER_SHUTDOWN_GRACE (30 s by default).
-  stopStep(name, pidName, child, 'SIGTERM', 45_000);
-  watch(name, child);
-  return child;
+): Supervised {
+  return supervise(
+    name,
+    pidName,
+    script,
+    () =>
+      spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'inherit', 'inherit'],
+        // Its own process group, so Ctrl-C reaches only us and we stop it in order.
+        detached: true,
+      }),
+    // The worker drains in-flight activities for up to WORKER_SHUTDOWN_GRACE (30 s by default).
+    { signal: 'SIGTERM', graceMs: 45_000 },
+  );
 }
 
 /**
@@ -171,10 +288,10 @@ async function workerMetricsAddress(): Promise<string> {
 async function embeddedDatabase(): Promise<string> {
   const dataDir = path.join(DATA, 'postgres');
   const fixed = process.env.EMBEDDED_POSTGRES_PORT ? Number(process.env.EMBEDDED_POSTGRES_PORT) : null;
-  const needed = POOL_SIZES.api + POOL_SIZES.worker + SPARE_CONNECTIONS;
+  const needed = CONNECTIONS_NEEDED + SPARE_CONNECTIONS;
   if (needed > EMBEDDED_MAX_CONNECTIONS) {
     throw new Error(
-      `API_DATABASE_POOL_SIZE + WORKER_DATABASE_POOL_SIZE + ${SPARE_CONNECTIONS} spare = ${needed} exceeds the embedded server's max_connections (${EMBEDDED_MAX_CONNECTIONS})`,
+      `the stack's database pools (API_DATABASE_POOL_SIZE, WORKER_DATABASE_POOL_SIZE, by API_COUNT and WORKER_COUNT) + ${SPARE_CONNECTIONS} spare = ${needed} exceed the embedded server's max_connections (${EMBEDDED_MAX_CONNECTIONS})`,
     );
   }
   const began = Date.now();
@@ -237,7 +354,7 @@ async function seed(databaseUrl: string): Promise<void> {
     });
     const [row] = await db.$queryRaw<{ max_connections: string }[]>`SHOW max_connections`;
     const max = Number(row?.max_connections);
-    if (POOL_SIZES.api + POOL_SIZES.worker + SPARE_CONNECTIONS > max) {
+    if (CONNECTIONS_NEEDED + SPARE_CONNECTIONS > max) {
       say(
         `warning: API (${POOL_SIZES.api}) and worker (${POOL_SIZES.worker}) pools leave fewer than ${SPARE_CONNECTIONS} of the database's max_connections (${max}); set API_DATABASE_POOL_SIZE / WORKER_DATABASE_POOL_SIZE`,
       );
@@ -311,10 +428,7 @@ async function temporalService(): Promise<{ env: NodeJS.ProcessEnv; address: str
  * `<data>/idp-users.json`. Its files (users, keys, the UI client's secret) are made here first, so
  * the Web UI's configuration can name the secret.
  */
-async function identityProvider(
-  env: NodeJS.ProcessEnv,
-  uiUrl: string,
-): Promise<{ issuer: string; uiClient: { clientId: string; clientSecret: string }; usersFile: string }> {
+async function identityProvider(env: NodeJS.ProcessEnv, uiUrl: string) {
   const port = Number(process.env.IDP_PORT ?? DEFAULT_IDP_PORT);
   if (await portAnswers(port)) throw new Error(`port ${port} is taken (another identity provider?); set IDP_PORT`);
   const identity = developmentIdentity({ dataDir: DATA, port });
@@ -326,10 +440,100 @@ async function identityProvider(
   });
   await waitForPort(port, child, 'the identity provider');
   say(`identity provider ${identity.issuer} (development users: ${shown(identity.usersFile)})`);
+  return { ...identity, uiClient: { clientId: identity.clientId, clientSecret: identity.clientSecret } };
+}
+
+/**
+ * Cluster mode's Temporal: the server's five services on PostgreSQL (databases TEMPORAL_DATABASE
+ * and TEMPORAL_VISIBILITY_DATABASE, default temporal and temporal_visibility, on the stack's
+ * PostgreSQL), each a process restarted when it dies; the frontend admits only tokens of the
+ * identity provider. The namespace (retention TEMPORAL_RETENTION_DAYS, default 365) and the
+ * pilots' search attributes are registered with the operator client's token; workers and APIs get
+ * the service client's (client credentials, renewed before expiry: lib/temporal-token.ts).
+ */
+async function temporalCluster(
+  databaseUrl: string,
+  identity: Awaited<ReturnType<typeof identityProvider>>,
+): Promise<{ address: string; env: NodeJS.ProcessEnv }> {
+  const began = Date.now();
+  const binaries = resolveTemporalServer(say);
+  say(`Temporal server ${TEMPORAL_SERVER_VERSION}: ${binaries.server} (${binaries.source})`);
+  const postgres = postgresEndpoint(databaseUrl);
+  if (!isLoopback(postgres.host)) {
+    // The server's and the schema tool's connections are plaintext here; see README "Mapping to production".
+    throw new Error(
+      `cluster mode runs Temporal on a PostgreSQL on this machine; DATABASE_URL names ${postgres.host} (a cluster elsewhere: README, "Mapping to production")`,
+    );
+  }
+  const databases = {
+    main: process.env.TEMPORAL_DATABASE ?? 'temporal',
+    visibility: process.env.TEMPORAL_VISIBILITY_DATABASE ?? 'temporal_visibility',
+  };
+  say(`Temporal's databases on ${postgres.host}:${postgres.port} (temporal-sql-tool, schemas of the release):`);
+  await prepareClusterDatabases(binaries, postgres, databases, say);
+  const ports = await clusterPorts({ frontend: Number(process.env.TEMPORAL_PORT ?? 7233) });
+  const config = writeClusterConfig({
+    dir: path.join(DATA, 'temporal-cluster'),
+    postgres,
+    databases,
+    ports,
+    jwksUri: identity.jwksUrl,
+    pools: CLUSTER_TEMPORAL_POOLS,
+  });
+  const services = CLUSTER_SERVICES.map((service) =>
+    supervise(
+      `Temporal ${service}`,
+      `temporal-${service}`,
+      `--service ${service}`,
+      () => startClusterService(binaries, config, service, { logDir: DATA, detached: true }).child,
+      { signal: 'SIGTERM', graceMs: 20_000 },
+    ),
+  );
+  await waitForFrontend(config.frontendAddress, () => services.some((s) => exited(s.current())));
+  checkNotStopping();
+
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const retentionDays = Number(process.env.TEMPORAL_RETENTION_DAYS ?? 365);
+  const resource = resourceIndicatorFor(identity.audience);
+  const operator = await requestTemporalToken({
+    tokenUrl: identity.tokenUrl,
+    ...identity.operatorClient,
+    clientSecretFile: undefined,
+    resource,
+    scope: undefined,
+  });
+  const connection = await Connection.connect({
+    address: config.frontendAddress,
+    apiKey: operator.accessToken,
+    tls: false,
+  });
+  try {
+    await ensureNamespace(connection, namespace, retentionDays);
+    const added = await ensureSearchAttributes(connection, namespace);
+    say(
+      `  namespace ${namespace} (retention ${retentionDays} d); search attributes ${added.length ? `added: ${added.join(', ')}` : 'present'}`,
+    );
+  } finally {
+    await connection.close();
+  }
+  const secretFile = path.join(DATA, 'temporal-service-client-secret');
+  fs.writeFileSync(secretFile, identity.serviceClient.clientSecret, { mode: 0o600 });
+  say(
+    `Temporal cluster up in ${((Date.now() - began) / 1000).toFixed(1)} s: frontend ${config.frontendAddress}, ` +
+      `config ${shown(config.file)}, logs ${shown(path.join(DATA, 'temporal-*.log'))}`,
+  );
   return {
-    issuer: identity.issuer,
-    uiClient: { clientId: identity.clientId, clientSecret: identity.clientSecret },
-    usersFile: identity.usersFile,
+    address: config.frontendAddress,
+    env: {
+      TEMPORAL_ADDRESS: config.frontendAddress,
+      TEMPORAL_NAMESPACE: namespace,
+      // Plain gRPC on the loopback interface; a cluster elsewhere has TLS (README, "Production").
+      TEMPORAL_TLS: 'false',
+      TEMPORAL_OAUTH_TOKEN_URL: identity.tokenUrl,
+      TEMPORAL_OAUTH_CLIENT_ID: identity.serviceClient.clientId,
+      TEMPORAL_OAUTH_CLIENT_SECRET_FILE: secretFile,
+      TEMPORAL_OAUTH_RESOURCE: resource,
+    },
   };
 }
 
@@ -390,12 +594,13 @@ async function webUi(options: {
  * made before that wait in Temporal for a worker and run into the API's deadlines. The worker
  * is recognised by its poller identity (`<pid>@<host>`), not by pollers of an earlier run.
  */
-async function waitForWorker(env: NodeJS.ProcessEnv, worker: ChildProcess, timeoutMs = 120_000): Promise<void> {
-  const { connectionOptions, namespace } = temporalSettings(env);
-  const connection = await Connection.connect(connectionOptions);
+async function waitForWorker(env: NodeJS.ProcessEnv, proc: Supervised, timeoutMs = 120_000): Promise<void> {
+  // With the worker's credentials: a cluster that checks tokens answers this only with one.
+  const { connection, namespace, close } = await connectConnection({ env });
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      const worker = proc.current();
       if (exited(worker)) throw new Error('the worker exited');
       const { pollers } = await connection.workflowService.describeTaskQueue({
         namespace,
@@ -407,7 +612,7 @@ async function waitForWorker(env: NodeJS.ProcessEnv, worker: ChildProcess, timeo
       await new Promise((r) => setTimeout(r, 200));
     }
   } finally {
-    await connection.close();
+    await close();
   }
 }
 
@@ -429,6 +634,16 @@ function checkNotStopping(): void {
   if (stopping) throw new Error('stopping');
 }
 
+/**
+ * Ports of the API instances: API_PORTS (e.g. 3000,3010), else API_PORT and every tenth port after
+ * it (3000, 3010: 3001 is the identity provider's).
+ */
+function apiPorts(count: number): number[] {
+  if (process.env.API_PORTS) return process.env.API_PORTS.split(',').map((p) => Number(p.trim()));
+  const first = Number(process.env.API_PORT ?? 3000);
+  return Array.from({ length: count }, (_, i) => first + 10 * i);
+}
+
 async function main(): Promise<void> {
   const began = Date.now();
   fs.mkdirSync(DATA, { recursive: true });
@@ -442,6 +657,8 @@ async function main(): Promise<void> {
   }
   await cleanUpLeftovers();
   recordPid(DATA, { name: 'up', pid: process.pid, marker: 'up.ts' });
+  restartExited = CLUSTER;
+  if (CLUSTER) say('cluster mode: the Temporal server’s services on PostgreSQL, two workers, two APIs');
 
   const databaseUrl = process.env.DATABASE_URL ?? (await embeddedDatabase());
   checkNotStopping();
@@ -449,60 +666,112 @@ async function main(): Promise<void> {
   checkNotStopping();
   await seed(databaseUrl);
   checkNotStopping();
-  const apiPort = Number(process.env.API_PORT ?? 3000);
-  const temporalServer = await temporalService();
-  const { env: temporalEnv } = temporalServer;
-  checkNotStopping();
-  const uiUrl =
-    temporalServer.uiPort !== null
-      ? `http://127.0.0.1:${temporalServer.uiPort}`
-      : (process.env.TEMPORAL_UI_URL ?? '(the cluster’s own Web UI)');
+  for (const [name, count] of Object.entries({ API_COUNT: INSTANCES.api, WORKER_COUNT: INSTANCES.worker })) {
+    if (!Number.isInteger(count) || count < 1 || count > 9) throw new Error(`${name}: a whole number from 1 to 9`);
+  }
+  const ports = apiPorts(INSTANCES.api);
+  const apiPort = ports[0]!;
+  const others = {
+    IDP_PORT: Number(process.env.IDP_PORT ?? DEFAULT_IDP_PORT),
+    TEMPORAL_UI_PORT: Number(process.env.TEMPORAL_UI_PORT ?? 8233),
+    TEMPORAL_PORT: Number(process.env.TEMPORAL_PORT ?? 7233),
+    ...(process.env.CODEC_TLS_PORT ? { CODEC_TLS_PORT: Number(process.env.CODEC_TLS_PORT) } : {}),
+  };
+  for (const port of ports) {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`API port ${port}: not a port`);
+    const clash = Object.entries(others).find(([, other]) => other === port);
+    if (clash) throw new Error(`API port ${port} is ${clash[0]} too; set API_PORT or API_PORTS`);
+    if (await portAnswers(port)) throw new Error(`port ${port} is taken (another API?); set API_PORT or API_PORTS`);
+  }
+  if (ports.length !== new Set(ports).size) throw new Error(`API_PORTS ${ports.join(',')}: a port twice`);
+  const workerCount = INSTANCES.worker;
 
-  const env: NodeJS.ProcessEnv = {
+  const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
-    ...temporalEnv,
     ...devTokens(),
     ...devCodecKeys(),
     OUTBOX_DIR: process.env.OUTBOX_DIR ?? path.join(DATA, 'outbox'),
     STORAGE_DIR: process.env.STORAGE_DIR ?? path.join(DATA, 'documents'),
-    CODEC_CORS_ORIGINS: process.env.CODEC_CORS_ORIGINS ?? (uiUrl.startsWith('http') ? uiUrl : undefined),
     DATABASE_URL: databaseUrl,
-    API_PORT: String(apiPort),
+  };
+  let idp: Awaited<ReturnType<typeof identityProvider>> | null = null;
+  let temporalEnv: NodeJS.ProcessEnv;
+  let temporalAddress: string | null;
+  let uiUrl: string;
+  if (CLUSTER) {
+    // The frontend checks tokens against the identity provider's keys: it comes first.
+    uiUrl = `http://127.0.0.1:${others.TEMPORAL_UI_PORT}`;
+    if (await portAnswers(others.TEMPORAL_UI_PORT)) {
+      throw new Error(`port ${others.TEMPORAL_UI_PORT} is taken (another Web UI?); set TEMPORAL_UI_PORT`);
+    }
+    idp = await identityProvider(baseEnv, uiUrl);
+    checkNotStopping();
+    const cluster = await temporalCluster(databaseUrl, idp);
+    temporalEnv = cluster.env;
+    temporalAddress = cluster.address;
+  } else {
+    const temporalServer = await temporalService();
+    temporalEnv = temporalServer.env;
+    temporalAddress = temporalServer.address;
+    uiUrl =
+      temporalServer.uiPort !== null
+        ? `http://127.0.0.1:${temporalServer.uiPort}`
+        : (process.env.TEMPORAL_UI_URL ?? '(the cluster’s own Web UI)');
+  }
+  checkNotStopping();
+
+  const env: NodeJS.ProcessEnv = {
+    ...baseEnv,
+    ...temporalEnv,
+    CODEC_CORS_ORIGINS: process.env.CODEC_CORS_ORIGINS ?? (uiUrl.startsWith('http') ? uiUrl : undefined),
     TEMPORAL_UI_URL: uiUrl,
   };
-  const workerMetrics = await workerMetricsAddress();
-  const worker = startNode(
-    'worker',
-    'worker',
-    'worker/main.ts',
-    { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.worker), WORKER_METRICS_ADDRESS: workerMetrics },
-    [`--max-old-space-size=${WORKER_HEAP_MB}`],
-  );
-  // Started after the worker and before the API, so that they stop API, Web UI, IdP, worker.
-  const idp = await identityProvider(env, uiUrl);
+  const workers: { process: Supervised; metrics: string }[] = [];
+  for (let i = 0; i < workerCount; i++) {
+    const metrics = i === 0 ? await workerMetricsAddress() : `127.0.0.1:${await freePort()}`;
+    const worker = startNode(
+      nth('worker', i),
+      nth('worker', i),
+      'worker/main.ts',
+      { ...env, DATABASE_POOL_SIZE: String(POOL_SIZES.worker), WORKER_METRICS_ADDRESS: metrics },
+      [`--max-old-space-size=${WORKER_HEAP_MB}`],
+    );
+    workers.push({ process: worker, metrics });
+  }
+  // On the dev stack started after the worker and before the API, so that they stop API, Web UI,
+  // IdP, worker.
+  idp ??= await identityProvider(env, uiUrl);
   checkNotStopping();
   let codecEndpoint: string | null = null;
-  if (temporalServer.address !== null) {
+  if (temporalAddress !== null) {
     codecEndpoint = await webUi({
-      temporalAddress: temporalServer.address,
+      temporalAddress,
       uiUrl,
       apiPort,
       oidc: { issuer: idp.issuer, ...idp.uiClient },
     });
     checkNotStopping();
   }
-  const api = startNode('API', 'api', 'api/main.ts', {
-    ...env,
-    OIDC_ISSUER_URL: process.env.OIDC_ISSUER_URL ?? idp.issuer,
-    DATABASE_POOL_SIZE: String(POOL_SIZES.api),
-  });
-  await waitForPort(apiPort, api, 'the API');
-  checkNotStopping();
-  await waitForWorker(env, worker);
-  checkNotStopping();
+  for (const [i, port] of ports.entries()) {
+    // Checked again now: waitForPort would take another server's answer for the API's.
+    if (await portAnswers(port)) throw new Error(`port ${port} was taken while the stack came up; set API_PORTS`);
+    const api = startNode(nth('API', i), nth('api', i), 'api/main.ts', {
+      ...env,
+      API_PORT: String(port),
+      OIDC_ISSUER_URL: process.env.OIDC_ISSUER_URL ?? idp.issuer,
+      DATABASE_POOL_SIZE: String(POOL_SIZES.api),
+    });
+    await waitForPort(port, api, nth('the API', i));
+    checkNotStopping();
+  }
+  for (const worker of workers) {
+    await waitForWorker(env, worker.process);
+    checkNotStopping();
+  }
 
   say(`the stack is up after ${((Date.now() - began) / 1000).toFixed(1)} s:`);
-  say(`  API            http://127.0.0.1:${apiPort}  (docs: http://127.0.0.1:${apiPort}/docs)`);
+  for (const port of ports) say(`  API            http://127.0.0.1:${port}  (docs: http://127.0.0.1:${port}/docs)`);
+  if (CLUSTER) say(`  Temporal       ${temporalAddress} (frontend; bearer tokens from the identity provider)`);
   say(`  Temporal Web UI ${uiUrl}  (sign in: users per role in ${shown(idp.usersFile)})`);
   say(`  identity       ${idp.issuer}`);
   if (codecEndpoint) {
@@ -510,8 +779,10 @@ async function main(): Promise<void> {
       `  codec          ${codecEndpoint} (self-signed certificate: open ${new URL(codecEndpoint).origin}/health/live once and accept it)`,
     );
   }
-  say(`  metrics        http://127.0.0.1:${apiPort}/metrics (API)`);
-  if (workerMetrics) say(`                 http://${workerMetrics}/metrics (worker, heap ${WORKER_HEAP_MB} MB)`);
+  for (const port of ports) say(`  metrics        http://127.0.0.1:${port}/metrics (API)`);
+  for (const worker of workers) {
+    if (worker.metrics) say(`                 http://${worker.metrics}/metrics (worker, heap ${WORKER_HEAP_MB} MB)`);
+  }
   say('Ctrl-C stops everything.');
 }
 

@@ -1,6 +1,7 @@
 /** The development OpenID Connect provider: discovery, the login page, real tokens per role. */
 import fs from 'node:fs';
 import { loadJose } from '../lib/identity/esm';
+import { TEMPORAL_PERMISSIONS_CLAIM } from '../lib/identity/temporal-permissions';
 import { startIdentityProvider, type RunningIdentityProvider } from './support/identity';
 import { ROLE_NAMES } from './support/roles';
 
@@ -91,6 +92,8 @@ test.each(ROLE_NAMES)('tokenFor(%s) is a JWT for the API with the role, verified
   });
   expect(protectedHeader.typ).toBe('at+jwt');
   expect(payload[idp.roleClaim]).toEqual([role]);
+  // For the Temporal server: people read, in the namespace and cluster-wide (the Web UI's first calls).
+  expect(payload[TEMPORAL_PERMISSIONS_CLAIM]).toEqual(['temporal-system:read', `${idp.temporalNamespace}:read`]);
   expect(payload.preferred_username).toBe(idp.users[role].username);
   expect(payload.sub).toBe(idp.users[role].username);
   expect(payload.client_id).toBe(idp.uiClient.clientId);
@@ -127,5 +130,7 @@ test('secrets are owner-only files, and no password or token reaches the logs', 
   for (const user of Object.values(idp.users)) expect(logs).not.toContain(user.password);
   expect(logs).not.toContain('a-wrong-password-typed-here');
   expect(logs).not.toContain(token);
-  expect(logs).not.toContain(idp.uiClient.clientSecret);
+  for (const client of [idp.uiClient, idp.serviceClient, idp.operatorClient]) {
+    expect(logs).not.toContain(client.clientSecret);
+  }
 });

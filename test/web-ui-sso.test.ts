@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 import { describeCli, resolveTemporalCli } from '../scripts/temporal-cli';
 import { freePort, startTemporalServer, type RunningTemporal } from '../scripts/temporal-server';
-import { launchChromium } from './support/browser';
+import { launchChromium, signInOnPage, toSignInPage } from './support/browser';
 import { ARTIFACTS } from './support/environment';
 import { startIdentityProvider } from './support/identity';
 import { act, openCall, pilotInProgress } from './support/pilots';
@@ -91,42 +91,10 @@ async function newContext(): Promise<BrowserContext> {
 }
 
 /** From any page of the UI to the identity provider's login form, as a person would get there. */
-async function toSignIn(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  const issuer = new URL(idp.issuer).origin;
-  const sso = page.getByRole('button', { name: /Continue to SSO|Sign in|SSO/i });
-  await Promise.race([
-    page.waitForURL((u) => u.origin === issuer, { timeout: 30_000 }),
-    sso
-      .first()
-      .waitFor({ timeout: 30_000 })
-      .then(async () => {
-        if (new URL(page.url()).origin !== issuer) await sso.first().click();
-        await page.waitForURL((u) => u.origin === issuer, { timeout: 30_000 });
-      }),
-  ]);
-}
+const toSignIn = (page: Page, url: string) => toSignInPage(page, url, idp.issuer);
 
 /** The identity provider's form: user name and password, then consent when it asks. */
-async function signIn(page: Page, role: 'auditor' | 'staff'): Promise<void> {
-  const { username, password } = idp.users[role];
-  await page.locator('input[name="login"], input[name="username"]').first().fill(username);
-  await page.locator('input[name="password"]').first().fill(password);
-  await page.locator('button[type="submit"], input[type="submit"]').first().click();
-  const uiOriginUrl = new URL(ui.url).origin;
-  const deadline = Date.now() + 30_000;
-  while (new URL(page.url()).origin !== uiOriginUrl) {
-    if (Date.now() > deadline) throw new Error(`sign-in did not return to the UI (at ${page.url()})`);
-    // Consent ("Continue"/"Authorize") when the provider asks for it.
-    const consent = page.locator('button[type="submit"], input[type="submit"]');
-    if (await consent.count())
-      await consent
-        .first()
-        .click()
-        .catch(() => undefined);
-    await page.waitForTimeout(500);
-  }
-}
+const signIn = (page: Page, role: 'auditor' | 'staff') => signInOnPage(page, idp.users[role], ui.url);
 
 async function signedIn(
   role: 'auditor' | 'staff',

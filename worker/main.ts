@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   if (!config.SMTP_URL) log.warn({ outboxDir: config.OUTBOX_DIR }, 'no SMTP_URL: notices are kept as .eml files');
   // Read once at start: a host without user or password stops the worker here, naming what is missing.
   const imap = imapSettings(config);
-  const { connection, namespace } = await connectWorkerConnection();
+  const { connection, namespace, close: closeTemporal } = await connectWorkerConnection({ logger: log });
   try {
     const worker = await createPilotWorker({
       connection,
@@ -118,7 +118,8 @@ async function main(): Promise<void> {
     }
     log.info('worker stopped');
   } finally {
-    await connection.close();
+    // The token renewals (OAuth) end with the connection.
+    await closeTemporal();
     mailer.close();
     await db.$disconnect();
   }

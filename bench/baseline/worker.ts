@@ -1,11 +1,13 @@
 /**
  * The bare baseline's worker process, run beside the product's worker process so both pay the
  * same process costs. Configured by environment only:
- *   TEMPORAL_ADDRESS, TASK_QUEUE, BARE_WORKFLOW_BUNDLE (a prebuilt bundle; unset bundles at start),
+ *   TEMPORAL_ADDRESS (and the product's other connection settings, tokens included: it connects
+ *   as the product's worker does), TASK_QUEUE, BARE_WORKFLOW_BUNDLE (a prebuilt bundle; unset bundles at start),
  *   WORKER_MAX_CACHED_WORKFLOWS (unset: the SDK's default).
  * Prints `bare worker started` once polling; SIGINT/SIGTERM drain and exit 0.
  */
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { Runtime, Worker } from '@temporalio/worker';
+import { connectWorkerConnection } from '../../lib/temporal';
 import { bareActivities } from './activities';
 
 function required(name: string): string {
@@ -23,11 +25,12 @@ async function main(): Promise<void> {
   });
   const cached = process.env.WORKER_MAX_CACHED_WORKFLOWS;
   const bundle = process.env.BARE_WORKFLOW_BUNDLE;
-  const connection = await NativeConnection.connect({ address: required('TEMPORAL_ADDRESS') });
+  required('TEMPORAL_ADDRESS');
+  const { connection, namespace, close } = await connectWorkerConnection();
   try {
     const worker = await Worker.create({
       connection,
-      namespace: 'default',
+      namespace,
       taskQueue: required('TASK_QUEUE'),
       activities: bareActivities,
       ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('./workflow') }),
@@ -40,7 +43,7 @@ async function main(): Promise<void> {
     process.stdout.write('bare worker started\n');
     await worker.run();
   } finally {
-    await connection.close();
+    await close();
   }
 }
 

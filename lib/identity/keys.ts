@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { z } from 'zod';
 import { readOrCreateSecretFile } from './secret-file';
 
@@ -41,8 +42,9 @@ const ClientsFile = z.record(z.string(), z.object({ clientSecret: z.string().min
 export type ClientSecrets = z.infer<typeof ClientsFile>;
 
 /**
- * The secret of each named client, made once. A file that lacks one of them is refused rather
- * than rewritten, so a secret an operator already gave the UI server never changes underneath it.
+ * The secret of each named client, made once. A file that lacks some of them (made before those
+ * clients existed) gets them added; the secrets it holds are kept, so a secret an operator already
+ * gave the UI server never changes underneath it.
  */
 export function ensureClientSecrets(file: string, clientIds: readonly string[]): ClientSecrets {
   const newSecret = () => ({ clientSecret: randomBytes(32).toString('base64url') });
@@ -52,8 +54,18 @@ export function ensureClientSecrets(file: string, clientIds: readonly string[]):
     () => Object.fromEntries(clientIds.map((id) => [id, newSecret()])),
     'identity provider client secrets',
   );
-  if (clientIds.every((id) => stored[id])) return stored;
-  throw new Error(
-    `identity provider client secrets (${file}) lack ${clientIds.filter((id) => !stored[id]).join(', ')}: remove the file to make them anew`,
-  );
+  const missing = clientIds.filter((id) => !stored[id]);
+  if (missing.length === 0) return stored;
+  const completed: ClientSecrets = { ...stored, ...Object.fromEntries(missing.map((id) => [id, newSecret()])) };
+  // Written aside (owner-only) and renamed over the old file, so a reader sees the old file or the
+  // new one, never half of one. No lock: the launcher makes these files before it starts the
+  // provider, so two processes do not add secrets to one data directory at once.
+  const aside = `${file}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(aside, `${JSON.stringify(completed, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(aside, file);
+  } finally {
+    fs.rmSync(aside, { force: true });
+  }
+  return completed;
 }

@@ -5,14 +5,24 @@ import { createLogger, type Logger } from '../logger';
 import { loadOidcProvider } from './esm';
 import { fileAdapterFactory } from './file-adapter';
 import { escapeHtml } from './html';
-import { DEFAULT_AUDIENCE, DEFAULT_ROLE_CLAIM, ensureIdentityFiles, UI_CLIENT_ID } from './files';
+import {
+  DEFAULT_AUDIENCE,
+  DEFAULT_ROLE_CLAIM,
+  ensureIdentityFiles,
+  OPERATOR_CLIENT_ID,
+  SERVICE_CLIENT_ID,
+  UI_CLIENT_ID,
+} from './files';
 import { interactionRoutes } from './interactions';
+import { isServiceClientId, TEMPORAL_PERMISSIONS_CLAIM, temporalPermissions } from './temporal-permissions';
 import type { DevUser } from './users';
 
 /**
  * The development OpenID Connect provider (oidc-provider, the certified implementation): one
  * user per role, our own login page, adapter and keys, and access tokens that are JWTs for the
- * admin API. Production points OIDC_ISSUER_URL at an issuer of its own instead.
+ * admin API and the Temporal server (its default JWT claim mapper reads their `permissions`);
+ * service accounts get theirs by the client-credentials grant. Production points
+ * OIDC_ISSUER_URL and TEMPORAL_OAUTH_TOKEN_URL at an issuer of its own instead.
  */
 export interface IdentityProviderOptions {
   /** e.g. http://127.0.0.1:3001; tokens name it as `iss`, so it is the address clients use. */
@@ -25,8 +35,10 @@ export interface IdentityProviderOptions {
   audience?: string;
   /** The claim carrying the roles, in access and ID tokens (default `roles`). */
   roleClaim?: string;
-  /** Lifetime of access tokens in seconds (default 3600). */
+  /** Lifetime of access tokens in seconds, people's and service accounts' (default 3600). */
   accessTokenTtl?: number;
+  /** The Temporal namespace the `permissions` claim names (default `default`). */
+  temporalNamespace?: string;
   logger?: Logger;
 }
 
@@ -38,6 +50,12 @@ export interface IdentityProvider {
   roleClaim: string;
   usersFile: string;
   uiClient: { clientId: string; clientSecret: string };
+  /** Service accounts (client credentials): the worker and API's, and the launcher's. */
+  serviceClient: { clientId: string; clientSecret: string };
+  operatorClient: { clientId: string; clientSecret: string };
+  temporalNamespace: string;
+  /** Seconds. */
+  accessTokenTtl: number;
   provider: Provider;
   /** For http.createServer: the login pages, then the provider. */
   handler: (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -58,6 +76,9 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
   const roleClaim = options.roleClaim ?? DEFAULT_ROLE_CLAIM;
   const resource = resourceIndicatorFor(audience);
   const accessTokenTtl = options.accessTokenTtl ?? 3600;
+  if (!Number.isInteger(accessTokenTtl) || accessTokenTtl < 1)
+    throw new Error('accessTokenTtl: whole seconds, at least 1');
+  const temporalNamespace = options.temporalNamespace ?? 'default';
   if (options.uiRedirectUris.length === 0) throw new Error('the identity provider needs at least one UI redirect URI');
   const files = ensureIdentityFiles(options.dataDir);
   const userById = new Map(files.users.map((u) => [u.username, u]));
@@ -89,6 +110,19 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
         response_types: ['code'],
         scope: 'openid profile email',
       },
+      // Service accounts: no user, no browser, no redirect; the secret in the Basic header.
+      ...[
+        { id: SERVICE_CLIENT_ID, secret: files.serviceClientSecret, name: 'Reform pilots worker and API' },
+        { id: OPERATOR_CLIENT_ID, secret: files.operatorClientSecret, name: 'Reform pilots launcher' },
+      ].map(({ id, secret, name }) => ({
+        client_id: id,
+        client_secret: secret,
+        client_name: name,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic' as const,
+      })),
     ],
     findAccount: (_ctx, sub) => {
       const user = userById.get(sub);
@@ -111,6 +145,7 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     // fortnight (the UI server keeps its own session shorter).
     ttl: {
       AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
       AuthorizationCode: 60,
       IdToken: 3600,
       Interaction: 3600,
@@ -119,6 +154,9 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     },
     features: {
       devInteractions: { enabled: false },
+      // Service accounts take their tokens themselves; the resource (and so `aud` and the JWT
+      // format) is the same as people's, defaulted when they send none.
+      clientCredentials: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // The Temporal UI server sends no `resource`: it still gets a JWT for the admin API.
@@ -136,9 +174,22 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
         },
       },
     },
+    // People's tokens carry their product role (for the admin API) and their Temporal permissions
+    // (for the Temporal server); a service account's only its Temporal permissions, so the admin
+    // API, which needs a role, never takes it for a person.
     extraTokenClaims: (_ctx, token) => {
       const user = 'accountId' in token ? userById.get(token.accountId) : undefined;
-      return user ? { preferred_username: user.username, [roleClaim]: [user.role] } : undefined;
+      if (user) {
+        return {
+          preferred_username: user.username,
+          [roleClaim]: [user.role],
+          [TEMPORAL_PERMISSIONS_CLAIM]: temporalPermissions(user.role, temporalNamespace),
+        };
+      }
+      if (token.kind === 'ClientCredentials' && token.clientId !== undefined && isServiceClientId(token.clientId)) {
+        return { [TEMPORAL_PERMISSIONS_CLAIM]: temporalPermissions(token.clientId, temporalNamespace) };
+      }
+      return undefined;
     },
     renderError: (ctx: KoaContextWithOIDC, out) => {
       ctx.type = 'html';
@@ -185,6 +236,10 @@ export function createIdentityProvider(options: IdentityProviderOptions): Identi
     roleClaim,
     usersFile: files.usersFile,
     uiClient: { clientId: UI_CLIENT_ID, clientSecret: files.uiClientSecret },
+    serviceClient: { clientId: SERVICE_CLIENT_ID, clientSecret: files.serviceClientSecret },
+    operatorClient: { clientId: OPERATOR_CLIENT_ID, clientSecret: files.operatorClientSecret },
+    temporalNamespace,
+    accessTokenTtl,
     provider,
     handler,
   };

@@ -9,6 +9,8 @@ import {
   DEFAULT_ROLE_CLAIM,
   ensureIdentityFiles,
   localIssuer,
+  OPERATOR_CLIENT_ID,
+  SERVICE_CLIENT_ID,
   UI_CLIENT_ID,
 } from '../../lib/identity/files';
 import { exited, stopChild } from '../../scripts/child-process';
@@ -32,6 +34,12 @@ export interface RunningIdentityProvider {
   dataDir: string;
   users: Record<Role, { username: string; password: string }>;
   uiClient: { clientId: string; clientSecret: string; redirectUri: string };
+  /** The service accounts (client credentials) and where they get their tokens. */
+  serviceClient: { clientId: string; clientSecret: string };
+  operatorClient: { clientId: string; clientSecret: string };
+  tokenUrl: string;
+  /** The namespace the tokens' `permissions` claim names. */
+  temporalNamespace: string;
   /** Everything the provider wrote to stdout and stderr so far (its JSON log lines). */
   logs(): string;
   tokenFor(role: Role): Promise<string>;
@@ -72,7 +80,12 @@ process.once('exit', () => {
 });
 
 export async function startIdentityProvider(
-  options: { uiRedirectUris?: string[] } = {},
+  options: {
+    uiRedirectUris?: string[];
+    /** Seconds; short ones let a test watch a token being renewed (default the provider's hour). */
+    accessTokenTtl?: number;
+    temporalNamespace?: string;
+  } = {},
 ): Promise<RunningIdentityProvider> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idp-'));
   const uiRedirectUris = options.uiRedirectUris ?? ['http://127.0.0.1:8233/auth/sso/callback'];
@@ -83,6 +96,7 @@ export async function startIdentityProvider(
   const issuer = localIssuer(port);
   const audience = DEFAULT_AUDIENCE;
   const roleClaim = DEFAULT_ROLE_CLAIM;
+  const temporalNamespace = options.temporalNamespace ?? 'default';
 
   const child = spawn(process.execPath, ['--import', 'tsx', path.join('scripts', 'identity-provider.ts')], {
     cwd: ROOT,
@@ -93,6 +107,9 @@ export async function startIdentityProvider(
       IDP_UI_REDIRECT_URIS: uiRedirectUris.join(','),
       OIDC_AUDIENCE: audience,
       OIDC_ROLE_CLAIM: roleClaim,
+      // Set either way, so a value in the test's own environment does not leak in.
+      TEMPORAL_NAMESPACE: temporalNamespace,
+      IDP_ACCESS_TOKEN_TTL_SECONDS: options.accessTokenTtl === undefined ? '' : String(options.accessTokenTtl),
       LOG_LEVEL: 'debug',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,75 +147,8 @@ export async function startIdentityProvider(
   ) as Record<Role, { username: string; password: string }>;
   const idp = { uiClient: { clientId: UI_CLIENT_ID, clientSecret: files.uiClientSecret } };
 
-  async function signIn(username: string, password: string): Promise<SignInResult> {
-    const jar = new CookieJar();
-    const get = async (url: string) => {
-      const response = await fetch(new URL(url, issuer), { redirect: 'manual', headers: { cookie: jar.header() } });
-      jar.store(response);
-      return response;
-    };
-    const verifier = randomBytes(32).toString('base64url');
-    const state = randomBytes(16).toString('base64url');
-    const authorize = new URL('/auth', issuer);
-    authorize.search = new URLSearchParams({
-      client_id: idp.uiClient.clientId,
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      scope: 'openid profile email',
-      state,
-      nonce: randomBytes(16).toString('base64url'),
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-
-    // To the login page (authorization → interaction).
-    let response = await get(authorize.href);
-    while (response.status >= 300 && response.status < 400 && !location(response).startsWith(redirectUri)) {
-      response = await get(location(response));
-    }
-    const page = await response.text();
-    const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
-    if (!action) return { ok: false, status: response.status, body: page };
-
-    response = await fetch(new URL(action, issuer), {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ username, password }).toString(),
-    });
-    jar.store(response);
-    // On through the resumed authorization (and the automatic consent) to the client's callback.
-    for (let hops = 0; hops < 10 && response.status >= 300 && response.status < 400; hops++) {
-      if (location(response).startsWith(redirectUri)) break;
-      response = await get(location(response));
-    }
-    if (!(response.status >= 300 && response.status < 400)) {
-      return { ok: false, status: response.status, body: await response.text() };
-    }
-    const callback = new URL(location(response), issuer);
-    const code = callback.searchParams.get('code');
-    if (!code || callback.searchParams.get('state') !== state) {
-      return { ok: false, status: response.status, body: callback.search };
-    }
-
-    const token = await fetch(new URL('/token', issuer), {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${encodeURIComponent(idp.uiClient.clientId)}:${encodeURIComponent(idp.uiClient.clientSecret)}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: redirectUri,
-        code_verifier: verifier,
-      }).toString(),
-    });
-    const body = await token.text();
-    if (!token.ok) return { ok: false, status: token.status, body };
-    const json = JSON.parse(body) as { access_token: string; id_token: string; token_type: string };
-    return { ok: true, accessToken: json.access_token, idToken: json.id_token, tokenType: json.token_type };
-  }
+  const signIn = (username: string, password: string) =>
+    signInAt({ issuer, uiClient: idp.uiClient, redirectUri, username, password });
 
   return {
     issuer,
@@ -207,6 +157,10 @@ export async function startIdentityProvider(
     dataDir,
     users,
     uiClient: { ...idp.uiClient, redirectUri },
+    serviceClient: { clientId: SERVICE_CLIENT_ID, clientSecret: files.serviceClientSecret },
+    operatorClient: { clientId: OPERATOR_CLIENT_ID, clientSecret: files.operatorClientSecret },
+    tokenUrl: `${issuer}/token`,
+    temporalNamespace,
     logs: () => output,
     signIn,
     async tokenFor(role) {
@@ -222,6 +176,88 @@ export async function startIdentityProvider(
         throw new Error(`identity provider stopped with ${child.exitCode ?? child.signalCode}\n${output}`);
     },
   };
+}
+
+/**
+ * A person's sign-in as the Web UI does it (authorization code with PKCE, the login form, the
+ * code exchanged by the UI's confidential client), against any running development provider.
+ */
+export async function signInAt(options: {
+  issuer: string;
+  uiClient: { clientId: string; clientSecret: string };
+  redirectUri: string;
+  username: string;
+  password: string;
+}): Promise<SignInResult> {
+  const { issuer, redirectUri, username, password } = options;
+  const idp = { uiClient: options.uiClient };
+  const jar = new CookieJar();
+  const get = async (url: string) => {
+    const response = await fetch(new URL(url, issuer), { redirect: 'manual', headers: { cookie: jar.header() } });
+    jar.store(response);
+    return response;
+  };
+  const verifier = randomBytes(32).toString('base64url');
+  const state = randomBytes(16).toString('base64url');
+  const authorize = new URL('/auth', issuer);
+  authorize.search = new URLSearchParams({
+    client_id: idp.uiClient.clientId,
+    response_type: 'code',
+    redirect_uri: redirectUri,
+    scope: 'openid profile email',
+    state,
+    nonce: randomBytes(16).toString('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+
+  // To the login page (authorization → interaction).
+  let response = await get(authorize.href);
+  while (response.status >= 300 && response.status < 400 && !location(response).startsWith(redirectUri)) {
+    response = await get(location(response));
+  }
+  const page = await response.text();
+  const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
+  if (!action) return { ok: false, status: response.status, body: page };
+
+  response = await fetch(new URL(action, issuer), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie: jar.header(), 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ username, password }).toString(),
+  });
+  jar.store(response);
+  // On through the resumed authorization (and the automatic consent) to the client's callback.
+  for (let hops = 0; hops < 10 && response.status >= 300 && response.status < 400; hops++) {
+    if (location(response).startsWith(redirectUri)) break;
+    response = await get(location(response));
+  }
+  if (!(response.status >= 300 && response.status < 400)) {
+    return { ok: false, status: response.status, body: await response.text() };
+  }
+  const callback = new URL(location(response), issuer);
+  const code = callback.searchParams.get('code');
+  if (!code || callback.searchParams.get('state') !== state) {
+    return { ok: false, status: response.status, body: callback.search };
+  }
+
+  const token = await fetch(new URL('/token', issuer), {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(idp.uiClient.clientId)}:${encodeURIComponent(idp.uiClient.clientSecret)}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    }).toString(),
+  });
+  const body = await token.text();
+  if (!token.ok) return { ok: false, status: token.status, body };
+  const json = JSON.parse(body) as { access_token: string; id_token: string; token_type: string };
+  return { ok: true, accessToken: json.access_token, idToken: json.id_token, tokenType: json.token_type };
 }
 
 function location(response: Response): string {
