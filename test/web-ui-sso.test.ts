@@ -231,14 +231,23 @@ test('the auditor signs in, filters by search attribute and reads the decoded mi
 
 test('signed in as staff, the codec endpoint answers 403 and the UI shows the codec error', async () => {
   const { context, page, codecStatuses } = await signedIn('staff', `${ui.url}/namespaces/default/workflows`);
-  await page.goto(`${ui.url}/namespaces/default/workflows/${encodeURIComponent(pilotId)}`);
+  const pilotPage = `${ui.url}/namespaces/default/workflows/${encodeURIComponent(pilotId)}`;
+  await page.goto(pilotPage);
   // The UI asks the codec on the list or on the pilot's page (whichever decodes first): refused.
-  // (Under load the first load of the page may end before the UI asks: then once more.)
-  for (let attempt = 0; attempt < 2 && codecStatuses.length === 0; attempt += 1) {
-    if (attempt > 0) await page.reload();
-    const until = Date.now() + 25_000;
+  // Under load a page may be left before its history arrived and the UI asked: each attempt waits
+  // for the pilot's page to show, then for the codec's answer, and loads the page again if none came.
+  for (let attempt = 0; attempt < 4 && codecStatuses.length === 0; attempt += 1) {
+    if (attempt > 0) await page.goto(pilotPage);
+    await page
+      .getByText(pilotId)
+      .filter({ visible: true })
+      .first()
+      .waitFor({ timeout: 30_000 })
+      .catch(() => undefined);
+    const until = Date.now() + 15_000;
     while (codecStatuses.length === 0 && Date.now() < until) await page.waitForTimeout(200);
   }
+  if (codecStatuses.length === 0) await shot(page, 'staff-no-codec-request');
   expect(codecStatuses.length).toBeGreaterThan(0);
   expect(new Set(codecStatuses)).toEqual(new Set([403]));
   const error = page
