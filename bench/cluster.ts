@@ -20,7 +20,7 @@ import { Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { Role } from '../domain/pilot';
 import { connectConnection } from '../lib/temporal';
-import { freeFixedPort } from '../scripts/temporal-cluster';
+import { clusterCertificates, freeFixedPort } from '../scripts/temporal-cluster';
 import { BalancedApi } from '../test/support/balanced-api';
 import { compressedCall, uniqueId } from '../test/support/stack';
 import { completeBare, startBare, submitBare } from './baseline/client';
@@ -149,8 +149,10 @@ async function measure(mode: Mode, lifecycles: number, concurrency: number, bare
     const temporalEnv: Record<string, string> = { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` };
     if (mode === 'cluster') {
       const issuer = /identity provider (http:\/\/\S+)/.exec(output)![1]!;
+      const tls = clusterCertificates(path.join(dataDir, 'temporal-cluster', 'tls'));
       Object.assign(temporalEnv, {
-        TEMPORAL_TLS: 'false',
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.caFile,
+        TEMPORAL_TLS_SERVER_NAME: tls.serverName,
         TEMPORAL_OAUTH_TOKEN_URL: `${issuer}/token`,
         TEMPORAL_OAUTH_CLIENT_ID: 'reform-pilots-service',
         TEMPORAL_OAUTH_CLIENT_SECRET_FILE: path.join(dataDir, 'temporal-service-client-secret'),

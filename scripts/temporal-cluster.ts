@@ -17,7 +17,7 @@
  *
  * Run directly (`npx tsx scripts/temporal-cluster.ts`) it provisions the binaries and prints them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -257,6 +257,80 @@ export async function clusterPorts(options: { frontend?: number; standard?: bool
   return ports;
 }
 
+export interface ClusterCertificates {
+  /** The development CA that signed the frontend's certificate: what clients trust. */
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** The name clients check the certificate against (it also holds IP 127.0.0.1). */
+  serverName: string;
+}
+
+/**
+ * The frontend's TLS certificate for this machine, signed by a development CA of the stack's own
+ * (a self-signed leaf cannot be its own trust anchor for rustls, which the worker's connection
+ * uses). Made once with openssl in `dir` (keys 0600), kept across starts.
+ */
+export function clusterCertificates(dir: string): ClusterCertificates {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = {
+    caFile: path.join(dir, 'ca.pem'),
+    caKey: path.join(dir, 'ca-key.pem'),
+    certFile: path.join(dir, 'frontend.pem'),
+    keyFile: path.join(dir, 'frontend-key.pem'),
+    request: path.join(dir, 'frontend.csr'),
+    extensions: path.join(dir, 'frontend.ext'),
+  };
+  if (![files.caFile, files.certFile, files.keyFile].every((file) => fs.existsSync(file))) {
+    const openssl = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl([
+      'req',
+      '-x509',
+      ...ec,
+      '-days',
+      '825',
+      '-subj',
+      '/CN=reform-pilots development CA',
+      '-keyout',
+      files.caKey,
+      '-out',
+      files.caFile,
+    ]);
+    openssl(['req', '-new', ...ec, '-subj', '/CN=localhost', '-keyout', files.keyFile, '-out', files.request]);
+    fs.writeFileSync(
+      files.extensions,
+      'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
+    );
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      files.request,
+      '-CA',
+      files.caFile,
+      '-CAkey',
+      files.caKey,
+      '-CAcreateserial',
+      '-days',
+      '825',
+      '-extfile',
+      files.extensions,
+      '-out',
+      files.certFile,
+    ]);
+    for (const key of [files.caKey, files.keyFile]) fs.chmodSync(key, 0o600);
+    fs.rmSync(files.request, { force: true });
+  }
+  return { caFile: files.caFile, certFile: files.certFile, keyFile: files.keyFile, serverName: 'localhost' };
+}
+
+/** What a client of this file's frontend passes as `tls` (@temporalio/client and worker). */
+export const clientTls = (certificates: ClusterCertificates) => ({
+  serverRootCACertificate: fs.readFileSync(certificates.caFile),
+  serverNameOverride: certificates.serverName,
+});
+
 export interface ClusterConfigOptions {
   /** Where the configuration and logs go. */
   dir: string;
@@ -269,6 +343,8 @@ export interface ClusterConfigOptions {
    * authorization (a cluster nobody but this machine reaches).
    */
   jwksUri: string | null;
+  /** The public frontend's certificate and key (clusterCertificates); absent: plaintext. */
+  tls?: { certFile: string; keyFile: string };
   /** Fixed for the cluster's lifetime: changing it needs a new database. */
   numHistoryShards?: number;
   /** Connections each service may hold to persistence and to visibility (default 10 and 2). */
@@ -328,6 +404,11 @@ export function writeClusterConfig(options: ClusterConfigOptions): ClusterConfig
     },
     global: {
       membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
+      // TLS on the public frontend: tokens travel only encrypted. The internal-frontend and the
+      // other services talk internode (plaintext on 127.0.0.1 here; mTLS in production).
+      ...(options.tls
+        ? { tls: { frontend: { server: { certFile: options.tls.certFile, keyFile: options.tls.keyFile } } } }
+        : {}),
       ...(options.jwksUri
         ? {
             authorization: {
@@ -420,9 +501,10 @@ export function startClusterService(
 }
 
 /** Until the frontend answers (GetSystemInfo needs no token), 90 s at most. */
-export const waitForFrontend = (address: string, isDown: () => boolean) =>
+export const waitForFrontend = (address: string, isDown: () => boolean, tls?: ClusterCertificates) =>
   waitForTemporal(address, {
     timeoutMs: 90_000,
+    tls: tls ? clientTls(tls) : false,
     isDown: () => (isDown() ? 'a Temporal service exited while the cluster came up' : null),
   });
 

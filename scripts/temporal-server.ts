@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import { Connection } from '@temporalio/client';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { exited, stopChild } from './child-process';
 import type { TemporalCli } from './temporal-cli';
@@ -56,7 +56,7 @@ export async function freePort(): Promise<number> {
  */
 export async function waitForTemporal(
   address: string,
-  options: { timeoutMs: number; isDown: () => string | null },
+  options: { timeoutMs: number; isDown: () => string | null; tls?: ConnectionOptions['tls'] },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let lastError: unknown;
@@ -64,7 +64,7 @@ export async function waitForTemporal(
     const down = options.isDown();
     if (down) throw new Error(down);
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000, tls: false });
+      const connection = await Connection.connect({ address, connectTimeout: 1000, tls: options.tls ?? false });
       try {
         await connection.workflowService.getSystemInfo({});
         return;

@@ -60,6 +60,8 @@ export interface UiConfigOptions {
   env?: string;
   /** The Temporal frontend, host:port. */
   temporalAddress: string;
+  /** TLS to the frontend: the CA that signed its certificate and the name to check it by. */
+  temporalTls?: { caFile: string; serverName: string };
   /** The origin browsers use, e.g. http://127.0.0.1:8233 (its port is the one the server binds). */
   uiUrl: string;
   oidc: {
@@ -101,6 +103,15 @@ export function writeUiConfig(options: UiConfigOptions): UiConfig {
   fs.mkdirSync(configDir, { recursive: true });
   const config: Yaml = {
     temporalGrpcAddress: options.temporalAddress,
+    ...(options.temporalTls
+      ? {
+          tls: {
+            caFile: options.temporalTls.caFile,
+            serverName: options.temporalTls.serverName,
+            enableHostVerification: true,
+          },
+        }
+      : {}),
     host: ui.hostname,
     port,
     publicPath: '',

@@ -41,8 +41,11 @@ import { describeCli, resolveTemporalCli } from './temporal-cli';
 import { DEFAULT_IDP_PORT, developmentIdentity } from '../lib/identity/files';
 import { ensureSearchAttributes } from './search-attributes';
 import {
+  clientTls,
+  clusterCertificates,
   CLUSTER_SERVICES,
   clusterPorts,
+  type ClusterCertificates,
   ensureNamespace,
   isLoopback,
   postgresEndpoint,
@@ -454,7 +457,7 @@ async function identityProvider(env: NodeJS.ProcessEnv, uiUrl: string) {
 async function temporalCluster(
   databaseUrl: string,
   identity: Awaited<ReturnType<typeof identityProvider>>,
-): Promise<{ address: string; env: NodeJS.ProcessEnv }> {
+): Promise<{ address: string; certificates: ClusterCertificates; env: NodeJS.ProcessEnv }> {
   const began = Date.now();
   const binaries = resolveTemporalServer(say);
   say(`Temporal server ${TEMPORAL_SERVER_VERSION}: ${binaries.server} (${binaries.source})`);
@@ -472,12 +475,14 @@ async function temporalCluster(
   say(`Temporal's databases on ${postgres.host}:${postgres.port} (temporal-sql-tool, schemas of the release):`);
   await prepareClusterDatabases(binaries, postgres, databases, say);
   const ports = await clusterPorts({ frontend: Number(process.env.TEMPORAL_PORT ?? 7233) });
+  const certificates = clusterCertificates(path.join(DATA, 'temporal-cluster', 'tls'));
   const config = writeClusterConfig({
     dir: path.join(DATA, 'temporal-cluster'),
     postgres,
     databases,
     ports,
     jwksUri: identity.jwksUrl,
+    tls: certificates,
     pools: CLUSTER_TEMPORAL_POOLS,
   });
   const services = CLUSTER_SERVICES.map((service) =>
@@ -489,7 +494,7 @@ async function temporalCluster(
       { signal: 'SIGTERM', graceMs: 20_000 },
     ),
   );
-  await waitForFrontend(config.frontendAddress, () => services.some((s) => exited(s.current())));
+  await waitForFrontend(config.frontendAddress, () => services.some((s) => exited(s.current())), certificates);
   checkNotStopping();
 
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
@@ -505,7 +510,7 @@ async function temporalCluster(
   const connection = await Connection.connect({
     address: config.frontendAddress,
     apiKey: operator.accessToken,
-    tls: false,
+    tls: clientTls(certificates),
   });
   try {
     await ensureNamespace(connection, namespace, retentionDays);
@@ -524,11 +529,13 @@ async function temporalCluster(
   );
   return {
     address: config.frontendAddress,
+    certificates,
     env: {
       TEMPORAL_ADDRESS: config.frontendAddress,
       TEMPORAL_NAMESPACE: namespace,
-      // Plain gRPC on the loopback interface; a cluster elsewhere has TLS (README, "Production").
-      TEMPORAL_TLS: 'false',
+      // TLS to the frontend, trusting the stack's development CA (production: the cluster's CA).
+      TEMPORAL_TLS_SERVER_CA_CERT_PATH: certificates.caFile,
+      TEMPORAL_TLS_SERVER_NAME: certificates.serverName,
       TEMPORAL_OAUTH_TOKEN_URL: identity.tokenUrl,
       TEMPORAL_OAUTH_CLIENT_ID: identity.serviceClient.clientId,
       TEMPORAL_OAUTH_CLIENT_SECRET_FILE: secretFile,
@@ -544,6 +551,8 @@ async function temporalCluster(
  */
 async function webUi(options: {
   temporalAddress: string;
+  /** The cluster frontend's TLS (the dev server has none). */
+  temporalTls?: ClusterCertificates;
   uiUrl: string;
   apiPort: number;
   oidc: { issuer: string; clientId: string; clientSecret: string };
@@ -560,6 +569,9 @@ async function webUi(options: {
   const config = writeUiConfig({
     dir: path.join(DATA, 'temporal-ui'),
     temporalAddress: options.temporalAddress,
+    ...(options.temporalTls
+      ? { temporalTls: { caFile: options.temporalTls.caFile, serverName: options.temporalTls.serverName } }
+      : {}),
     uiUrl: options.uiUrl,
     oidc: options.oidc,
     codecEndpoint,
@@ -697,6 +709,7 @@ async function main(): Promise<void> {
   let idp: Awaited<ReturnType<typeof identityProvider>> | null = null;
   let temporalEnv: NodeJS.ProcessEnv;
   let temporalAddress: string | null;
+  let temporalTls: ClusterCertificates | undefined;
   let uiUrl: string;
   if (CLUSTER) {
     // The frontend checks tokens against the identity provider's keys: it comes first.
@@ -709,6 +722,7 @@ async function main(): Promise<void> {
     const cluster = await temporalCluster(databaseUrl, idp);
     temporalEnv = cluster.env;
     temporalAddress = cluster.address;
+    temporalTls = cluster.certificates;
   } else {
     const temporalServer = await temporalService();
     temporalEnv = temporalServer.env;
@@ -746,6 +760,7 @@ async function main(): Promise<void> {
   if (temporalAddress !== null) {
     codecEndpoint = await webUi({
       temporalAddress,
+      temporalTls,
       uiUrl,
       apiPort,
       oidc: { issuer: idp.issuer, ...idp.uiClient },

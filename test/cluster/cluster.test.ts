@@ -23,7 +23,7 @@ import { dataConverterFor } from '../../lib/temporal';
 import { developmentIdentity, ensureIdentityFiles } from '../../lib/identity/files';
 import { resourceIndicatorFor } from '../../lib/identity/provider';
 import { requestTemporalToken } from '../../lib/temporal-token';
-import { freeFixedPort } from '../../scripts/temporal-cluster';
+import { clientTls, clusterCertificates, freeFixedPort } from '../../scripts/temporal-cluster';
 import { findLeftovers, stopLeftover } from '../../scripts/pid-files';
 import { ARTIFACTS } from '../support/environment';
 import { launchChromium, signInOnPage, toSignInPage } from '../support/browser';
@@ -61,6 +61,9 @@ async function admin<T>(work: (pg: PgClient) => Promise<T>, database?: string): 
     await pg.end();
   }
 }
+
+/** TLS to the cluster's frontend, trusting the stack's development CA (made by up.sh). */
+const frontendTls = () => clientTls(clusterCertificates(path.join(dataDir, 'temporal-cluster', 'tls')));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -151,7 +154,7 @@ beforeAll(async () => {
   // With the stack's payload keys, as an operator reads the memo and results.
   const keys = loadCodecKeys({ PAYLOAD_CODEC_KEYS_FILE: path.join(dataDir, 'codec-keys.json') })!;
   operatorClient = new Client({
-    connection: await Connection.connect({ address: temporalAddress, apiKey: token.accessToken, tls: false }),
+    connection: await Connection.connect({ address: temporalAddress, apiKey: token.accessToken, tls: frontendTls() }),
     dataConverter: dataConverterFor(new AesGcmCodec(keys)),
   });
 }, 360_000);
@@ -285,7 +288,7 @@ test('visibility on PostgreSQL finds the pilots by their search attributes', asy
   expect(await count(`PilotCallId = "${callId}" AND PilotProvince = "330000"`)).toBe(LIFECYCLES);
 });
 
-test('the server itself refuses the auditor’s token a terminate and a signal, and lets it read', async () => {
+test('the server itself refuses the auditor’s token a terminate and a signal, and lets it read; only over TLS', async () => {
   const identity = developmentIdentity({ dataDir, port: idpPort });
   const auditor = ensureIdentityFiles(dataDir).users.find((u) => u.role === 'auditor')!;
   const signedIn = await signInAt({
@@ -297,7 +300,11 @@ test('the server itself refuses the auditor’s token a terminate and a signal, 
   });
   expect(signedIn.ok).toBe(true);
   if (!signedIn.ok) return;
-  const connection = await Connection.connect({ address: temporalAddress, apiKey: signedIn.accessToken, tls: false });
+  const connection = await Connection.connect({
+    address: temporalAddress,
+    apiKey: signedIn.accessToken,
+    tls: frontendTls(),
+  });
   try {
     // Reads are the auditor's: the execution and its history (payloads stay sealed without the keys).
     const asAuditor = new Client({ connection });
@@ -336,13 +343,26 @@ test('the server itself refuses the auditor’s token a terminate and a signal, 
     await connection.close();
   }
   // Without a token nothing but the health check is served.
-  const anonymous = await Connection.connect({ address: temporalAddress, tls: false });
+  const anonymous = await Connection.connect({ address: temporalAddress, tls: frontendTls() });
   try {
     await expect(anonymous.workflowService.describeNamespace({ namespace: 'default' })).rejects.toMatchObject({
       code: 7,
     });
   } finally {
     await anonymous.close();
+  }
+  // The frontend speaks only TLS: a token is never sent in the clear, not even by mistake.
+  const plaintext = await Connection.connect({ address: temporalAddress, tls: false, connectTimeout: 2000 }).catch(
+    (error: unknown) => error,
+  );
+  if (plaintext instanceof Connection) {
+    try {
+      await expect(plaintext.workflowService.getSystemInfo({})).rejects.toBeDefined();
+    } finally {
+      await plaintext.close();
+    }
+  } else {
+    expect(plaintext).toBeInstanceOf(Error);
   }
 });
 
