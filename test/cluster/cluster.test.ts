@@ -390,6 +390,20 @@ test('the auditor signs in to the cluster’s Web UI and finds the withheld pilo
   }
 }, 120_000);
 
+test('with the identity provider hung, pilots keep moving: workers and APIs hold their tokens, the frontend its keys', async () => {
+  const idp = pidOf('idp');
+  // SIGSTOP: the process is there but answers nothing (the supervisor sees no exit to act on).
+  process.kill(idp, 'SIGSTOP');
+  try {
+    const run = await api.lifecycles(callId, 2, 2);
+    for (const pilotId of run.pilotIds) {
+      expect((await api.must('GET', `/pilots/${pilotId}`, undefined, 'auditor')).phase).toBe('closed');
+    }
+  } finally {
+    process.kill(idp, 'SIGCONT');
+  }
+}, 120_000);
+
 test('memory of each process of the cluster mode', () => {
   const names = fs
     .readdirSync(path.join(dataDir, 'pids'))
