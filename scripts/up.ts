@@ -19,7 +19,7 @@
  * 127.0.0.1:9464, or a free port when that is taken); pool sizes API_DATABASE_POOL_SIZE and
  * WORKER_DATABASE_POOL_SIZE; the worker's heap WORKER_HEAP_MB (default 1024).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -34,9 +34,10 @@ import { connectConnection } from '../lib/temporal';
 import { requestTemporalToken } from '../lib/temporal-token';
 import { resourceIndicatorFor } from '../lib/identity/provider';
 import { Connection } from '@temporalio/client';
-import { exited, stopChild } from './child-process';
+import { exited } from './child-process';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { findLeftovers, forgetPid, recordPid, stopLeftover } from './pid-files';
+import { Supervisor, type Supervised } from './supervisor';
 import { describeCli, resolveTemporalCli } from './temporal-cli';
 import { DEFAULT_IDP_PORT, developmentIdentity } from '../lib/identity/files';
 import { ensureSearchAttributes } from './search-attributes';
@@ -116,7 +117,10 @@ const CHILDREN = [
 ];
 
 const say = (line: string) => console.log(`[up] ${line}`);
-const stops: { name: string; stop: () => Promise<void> }[] = [];
+const supervisor = new Supervisor(DATA, say);
+const supervise = supervisor.supervise.bind(supervisor);
+const shutdown = (code: number) => supervisor.shutdown(code);
+const checkNotStopping = () => supervisor.checkNotStopping();
 
 async function portAnswers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -137,94 +141,6 @@ async function waitForPort(port: number, proc: Supervised, what: string, timeout
     if (Date.now() > deadline) throw new Error(`${what} did not open port ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-/**
- * In cluster mode (`--cluster`) a process that dies is started again, as an orchestrator restarts
- * a pod: the test of that mode kills workers, APIs and Temporal services on purpose. Crashing more
- * than RESTART_LIMIT times in a minute is a fault to look at, not to paper over: the stack stops.
- * On the dev stack any unexpected exit stops the stack, as before.
- */
-const RESTART_LIMIT = 5;
-let restartExited = false;
-
-interface Supervised {
-  /** The process now running (a new one after each restart). */
-  current(): ChildProcess;
-}
-
-/**
- * Starts a child with `start` and stops it on the way down (`signal`, SIGKILL after `graceMs`);
- * its pid file follows each restart and goes once it has stopped.
- */
-function supervise(
-  name: string,
-  pidName: string,
-  marker: string,
-  start: () => ChildProcess,
-  stop: { signal: NodeJS.Signals; graceMs: number },
-): Supervised {
-  if (stopping) throw new Error('stopping');
-  const crashes: number[] = [];
-  /** Started, recorded and watched; a process that cannot even be spawned stops the stack. */
-  const launch = (): ChildProcess => {
-    const started = start();
-    started.once('error', (error) => {
-      if (stopping) return;
-      say(`${name} could not be run (${error.message}); stopping the stack`);
-      void shutdown(1);
-    });
-    if (started.pid === undefined) return started;
-    recordPid(DATA, { name: pidName, pid: started.pid, marker });
-    started.once('exit', onExit);
-    return started;
-  };
-  const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-    if (stopping) return;
-    if (!restartExited) {
-      say(`${name} exited unexpectedly (${code ?? signal}); stopping the stack`);
-      void shutdown(1);
-      return;
-    }
-    const now = Date.now();
-    crashes.push(now);
-    while (crashes.length && crashes[0]! < now - 60_000) crashes.shift();
-    if (crashes.length > RESTART_LIMIT) {
-      say(`${name} exited ${crashes.length} times within a minute (last: ${code ?? signal}); stopping the stack`);
-      void shutdown(1);
-      return;
-    }
-    const delay = 500 * 2 ** (crashes.length - 1);
-    say(`${name} (pid ${child.pid}) exited (${code ?? signal}); starting it again in ${delay} ms`);
-    setTimeout(() => {
-      if (stopping) return;
-      try {
-        child = launch();
-        say(`${name} started again (pid ${child.pid})`);
-      } catch (error) {
-        say(`${name} could not be started again (${(error as Error).message}); stopping the stack`);
-        void shutdown(1);
-      }
-    }, delay);
-  };
-  let child = launch();
-  stops.push({
-    name,
-    stop: async () => {
-      await stopChild(child, stop.signal, stop.graceMs);
-      forgetPid(DATA, pidName);
-    },
-  });
-  return { current: () => child };
-}
-
-function watch(name: string, child: ChildProcess): void {
-  child.once('exit', (code, signal) => {
-    if (!stopping) {
-      say(`${name} exited unexpectedly (${code ?? signal}); stopping the stack`);
-      void shutdown(1);
-    }
-  });
 }
 
 /**
@@ -314,14 +230,11 @@ async function embeddedDatabase(): Promise<string> {
     },
   });
   recordPid(DATA, { name: 'postgres', pid: server.pid, marker: 'postgres' });
-  stops.push({
-    name: 'PostgreSQL',
-    stop: async () => {
-      await server.stop();
-      forgetPid(DATA, 'postgres');
-    },
+  supervisor.onStop('PostgreSQL', async () => {
+    await server.stop();
+    forgetPid(DATA, 'postgres');
   });
-  watch('PostgreSQL', server.child);
+  supervisor.watch('PostgreSQL', server.child);
   say(
     `DATABASE_URL is not set: embedded PostgreSQL on 127.0.0.1:${server.port} (max_connections ${EMBEDDED_MAX_CONNECTIONS}), data in ${shown(dataDir)}, ` +
       `${server.initialised ? 'initialised and ' : ''}started in ${((Date.now() - began) / 1000).toFixed(1)} s`,
@@ -415,12 +328,9 @@ async function temporalService(): Promise<{ env: NodeJS.ProcessEnv; address: str
     detached: true,
   });
   if (server.pid !== null) recordPid(DATA, { name: 'temporal', pid: server.pid, marker: 'start-dev' });
-  stops.push({
-    name: 'Temporal',
-    stop: async () => {
-      await server.stop();
-      forgetPid(DATA, 'temporal');
-    },
+  supervisor.onStop('Temporal', async () => {
+    await server.stop();
+    forgetPid(DATA, 'temporal');
   });
   return { env: { TEMPORAL_ADDRESS: server.address }, address: server.address, uiPort };
 }
@@ -589,15 +499,12 @@ async function webUi(options: {
     throw error;
   }
   recordPid(DATA, { name: 'temporal-ui', pid: ui.pid, marker: binary.path });
-  stops.push({
-    name: 'Web UI',
-    stop: async () => {
-      await ui.stop();
-      forgetPid(DATA, 'temporal-ui');
-      await proxy.close();
-    },
+  supervisor.onStop('Web UI', async () => {
+    await ui.stop();
+    forgetPid(DATA, 'temporal-ui');
+    await proxy.close();
   });
-  watch('the Web UI', ui.child);
+  supervisor.watch('the Web UI', ui.child);
   return codecEndpoint;
 }
 
@@ -628,24 +535,6 @@ async function waitForWorker(env: NodeJS.ProcessEnv, proc: Supervised, timeoutMs
   }
 }
 
-let stopping = false;
-async function shutdown(code: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  say('stopping...');
-  for (const { name, stop } of [...stops].reverse()) {
-    await stop();
-    say(`${name} stopped`);
-  }
-  forgetPid(DATA, 'up');
-  process.exit(code);
-}
-
-/** Startup steps give way to a stop requested meanwhile (Ctrl-C while the stack comes up). */
-function checkNotStopping(): void {
-  if (stopping) throw new Error('stopping');
-}
-
 /**
  * Ports of the API instances: API_PORTS (e.g. 3000,3010), else API_PORT and every tenth port after
  * it (3000, 3010: 3001 is the identity provider's).
@@ -669,7 +558,7 @@ async function main(): Promise<void> {
   }
   await cleanUpLeftovers();
   recordPid(DATA, { name: 'up', pid: process.pid, marker: 'up.ts' });
-  restartExited = CLUSTER;
+  supervisor.restartExited = CLUSTER;
   if (CLUSTER) say('cluster mode: the Temporal server’s services on PostgreSQL, two workers, two APIs');
 
   const databaseUrl = process.env.DATABASE_URL ?? (await embeddedDatabase());
@@ -802,7 +691,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (stopping) return;
+  if (supervisor.stopping) return;
   console.error(`[up] ${(error as Error).message}`);
   void shutdown(1);
 });
