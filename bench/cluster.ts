@@ -19,6 +19,8 @@ import { performance } from 'node:perf_hooks';
 import { Client } from '@temporalio/client';
 import { Client as PgClient } from 'pg';
 import type { Role } from '../domain/pilot';
+import { developmentIdentity } from '../lib/identity/files';
+import { resourceIndicatorFor } from '../lib/identity/provider';
 import { connectConnection } from '../lib/temporal';
 import { clusterCertificates, freeFixedPort } from '../scripts/temporal-cluster';
 import { BalancedApi } from '../test/support/balanced-api';
@@ -148,15 +150,15 @@ async function measure(mode: Mode, lifecycles: number, concurrency: number, bare
     // The bare baseline connects as the product's worker does: in the cluster, with the service token.
     const temporalEnv: Record<string, string> = { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}` };
     if (mode === 'cluster') {
-      const issuer = /identity provider (http:\/\/\S+)/.exec(output)![1]!;
+      const identity = developmentIdentity({ dataDir, port: Number(env.IDP_PORT) });
       const tls = clusterCertificates(path.join(dataDir, 'temporal-cluster', 'tls'));
       Object.assign(temporalEnv, {
         TEMPORAL_TLS_SERVER_CA_CERT_PATH: tls.caFile,
         TEMPORAL_TLS_SERVER_NAME: tls.serverName,
-        TEMPORAL_OAUTH_TOKEN_URL: `${issuer}/token`,
-        TEMPORAL_OAUTH_CLIENT_ID: 'reform-pilots-service',
+        TEMPORAL_OAUTH_TOKEN_URL: identity.tokenUrl,
+        TEMPORAL_OAUTH_CLIENT_ID: identity.serviceClient.clientId,
         TEMPORAL_OAUTH_CLIENT_SECRET_FILE: path.join(dataDir, 'temporal-service-client-secret'),
-        TEMPORAL_OAUTH_RESOURCE: 'urn:reform-pilots-api',
+        TEMPORAL_OAUTH_RESOURCE: resourceIndicatorFor(identity.audience),
       });
     }
     const bareWorker = await startBareWorker(temporalEnv.TEMPORAL_ADDRESS!, bareBundle, temporalEnv);

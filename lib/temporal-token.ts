@@ -60,6 +60,9 @@ const TemporalOAuthEnv = z
     scope: env.TEMPORAL_OAUTH_SCOPE,
   }));
 export type TemporalOAuthSettings = z.output<typeof TemporalOAuthEnv>;
+/** One token request: the settings, or a client named directly (a launcher with the secret in hand). */
+export type TemporalTokenRequest = Pick<TemporalOAuthSettings, 'tokenUrl' | 'clientId'> &
+  Partial<Omit<TemporalOAuthSettings, 'tokenUrl' | 'clientId'>>;
 
 /**
  * The OAuth settings of the environment, or null when none of them is set. Empty values count as
@@ -76,9 +79,10 @@ export function loadTemporalOAuthSettings(env: NodeJS.ProcessEnv = process.env):
   return parsed.data;
 }
 
-function clientSecret(settings: TemporalOAuthSettings): string {
+function clientSecret(settings: TemporalTokenRequest): string {
   if (settings.clientSecret !== undefined) return settings.clientSecret;
-  const secret = fs.readFileSync(settings.clientSecretFile!, 'utf8').replace(/\r?\n$/, '');
+  if (settings.clientSecretFile === undefined) throw new Error(`no client secret for ${settings.clientId}`);
+  const secret = fs.readFileSync(settings.clientSecretFile, 'utf8').replace(/\r?\n$/, '');
   if (!secret) throw new Error(`TEMPORAL_OAUTH_CLIENT_SECRET_FILE (${settings.clientSecretFile}) is empty`);
   return secret;
 }
@@ -115,10 +119,7 @@ const reason = (error: unknown): string => {
 };
 
 /** One client-credentials request, the client authenticated by HTTP Basic (client_secret_basic). */
-export async function requestTemporalToken(
-  settings: TemporalOAuthSettings,
-  timeoutMs = 10_000,
-): Promise<TemporalToken> {
+export async function requestTemporalToken(settings: TemporalTokenRequest, timeoutMs = 10_000): Promise<TemporalToken> {
   const where = endpointName(settings.tokenUrl);
   // RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded.
   const basic = Buffer.from(

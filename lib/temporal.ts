@@ -44,7 +44,11 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env) {
     );
   }
   const address = connectionOptions.address ?? '127.0.0.1:7233';
-  if ((oauth || staticAuthorization) && connectionOptions.tls === false && !onThisMachine(address)) {
+  if (
+    (oauth || staticAuthorization) &&
+    connectionOptions.tls === false &&
+    !isLoopbackHost(address.replace(/:\d+$/, ''))
+  ) {
     throw new Error(
       `Temporal credentials would cross the network in plaintext to ${address}: TEMPORAL_TLS=false is for a Temporal on this machine only`,
     );
@@ -56,11 +60,8 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env) {
   };
 }
 
-/** host:port on the loopback interface (127.0.0.0/8, [::1], localhost). */
-function onThisMachine(address: string): boolean {
-  const host = address.replace(/:\d+$/, '');
-  return /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(host);
-}
+/** A host on the loopback interface (127.0.0.0/8, [::1], localhost): where plaintext stays on this machine. */
+export const isLoopbackHost = (host: string) => /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/.test(host);
 
 export interface TemporalConnectOptions {
   env?: NodeJS.ProcessEnv;

@@ -8,9 +8,9 @@
  *   resolveTemporalServer()   the `server` and `sql` binaries and the schema directory
  *   prepareClusterDatabases() creates the databases, sets up and upgrades both schemas (idempotent)
  *   writeClusterConfig()      the server's configuration (one file all services read)
- *   startClusterService()     one service as a process; `startTemporalCluster` starts them all
+ *   startClusterService()     one service as a process (scripts/up.ts starts and supervises them)
  *
- * With `jwksUri`, the public frontend checks every call: the default JWT claim mapper reads the
+ * The public frontend speaks TLS and checks every call: the default JWT claim mapper reads the
  * `permissions` claim of the bearer token, verified against the identity provider's keys, and the
  * default authorizer allows by namespace and role. The server's own system worker talks to the
  * internal-frontend, which trusts cluster members instead (Temporal's design for authorization).
@@ -23,7 +23,6 @@ import net from 'node:net';
 import path from 'node:path';
 import { type Connection, isGrpcServiceError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { stopChild } from './child-process';
 import { findGo, goInstall, goModuleDir, isExecutable, toolCacheDir } from './go-tools';
 import { waitForTemporal } from './temporal-server';
 import { toYaml, type Yaml } from './yaml';
@@ -104,9 +103,6 @@ export function postgresEndpoint(url: string): PostgresEndpoint {
     password: decodeURIComponent(parsed.password),
   };
 }
-
-/** True for 127.0.0.0/8, ::1 and localhost: what the cluster mode's plaintext connections may reach. */
-export const isLoopback = (host: string) => /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/.test(host);
 
 export interface ClusterDatabases {
   /** Persistence: histories, mutable state, task queues (`temporal`). */
@@ -230,25 +226,22 @@ export async function freeFixedPort(taken: Set<number> = new Set()): Promise<num
  * membership table stores a port as a SMALLINT: an ephemeral port above it stops the service).
  * `frontend` fixes the public gRPC port.
  */
-export async function clusterPorts(options: { frontend?: number; standard?: boolean } = {}) {
+export async function clusterPorts(options: { frontend?: number } = {}) {
   const taken = new Set<number>();
-  const pick = async (wanted: number | undefined): Promise<number> => {
-    if (wanted !== undefined && !taken.has(wanted) && (await bindable(wanted))) {
+  const pick = async (wanted: number): Promise<number> => {
+    if (!taken.has(wanted) && (await bindable(wanted))) {
       taken.add(wanted);
       return wanted;
     }
     return freeFixedPort(taken);
   };
-  const standard = options.standard ?? true;
   const ports = {} as Record<ClusterService, ServicePorts>;
   for (const service of CLUSTER_SERVICES) {
     const wanted = STANDARD_PORTS[service];
-    const grpcWanted =
-      service === 'frontend' && options.frontend ? options.frontend : standard ? wanted.grpc : undefined;
     ports[service] = {
-      grpc: await pick(grpcWanted),
-      membership: await pick(standard ? wanted.membership : undefined),
-      ...(wanted.http ? { http: await pick(standard ? wanted.http : undefined) } : {}),
+      grpc: await pick(service === 'frontend' && options.frontend ? options.frontend : wanted.grpc),
+      membership: await pick(wanted.membership),
+      ...(wanted.http ? { http: await pick(wanted.http) } : {}),
     };
   }
   if (options.frontend && ports.frontend.grpc !== options.frontend) {
@@ -338,15 +331,12 @@ export interface ClusterConfigOptions {
   databases: ClusterDatabases;
   ports: Record<ClusterService, ServicePorts>;
   /**
-   * The identity provider's JWKS (e.g. http://127.0.0.1:3001/jwks): the public frontend then
-   * requires a bearer token for every call but health checks and GetSystemInfo. null: no
-   * authorization (a cluster nobody but this machine reaches).
+   * The identity provider's JWKS (e.g. http://127.0.0.1:3001/jwks): the public frontend requires
+   * a bearer token for every call but health checks and GetSystemInfo.
    */
-  jwksUri: string | null;
-  /** The public frontend's certificate and key (clusterCertificates); absent: plaintext. */
-  tls?: { certFile: string; keyFile: string };
-  /** Fixed for the cluster's lifetime: changing it needs a new database. */
-  numHistoryShards?: number;
+  jwksUri: string;
+  /** The public frontend's certificate and key (clusterCertificates). */
+  tls: { certFile: string; keyFile: string };
   /** Connections each service may hold to persistence and to visibility (default 10 and 2). */
   pools?: { main: number; visibility: number };
 }
@@ -357,8 +347,10 @@ export interface ClusterConfig {
   env: string;
   file: string;
   frontendAddress: string;
-  authorization: boolean;
 }
+
+/** Fixed for the cluster's lifetime: another number needs new databases. */
+const NUM_HISTORY_SHARDS = 4;
 
 /**
  * The server configuration (keys as in go.temporal.io/server/common/config): every service reads
@@ -396,7 +388,7 @@ export function writeClusterConfig(options: ClusterConfigOptions): ClusterConfig
     persistence: {
       defaultStore: 'postgres-default',
       visibilityStore: 'postgres-visibility',
-      numHistoryShards: options.numHistoryShards ?? 4,
+      numHistoryShards: NUM_HISTORY_SHARDS,
       datastores: {
         'postgres-default': datastore(options.databases.main, pools.main),
         'postgres-visibility': datastore(options.databases.visibility, pools.visibility),
@@ -406,19 +398,13 @@ export function writeClusterConfig(options: ClusterConfigOptions): ClusterConfig
       membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' },
       // TLS on the public frontend: tokens travel only encrypted. The internal-frontend and the
       // other services talk internode (plaintext on 127.0.0.1 here; mTLS in production).
-      ...(options.tls
-        ? { tls: { frontend: { server: { certFile: options.tls.certFile, keyFile: options.tls.keyFile } } } }
-        : {}),
-      ...(options.jwksUri
-        ? {
-            authorization: {
-              jwtKeyProvider: { keySourceURIs: [options.jwksUri], refreshInterval: '1m' },
-              permissionsClaimName: 'permissions',
-              authorizer: 'default',
-              claimMapper: 'default',
-            },
-          }
-        : {}),
+      tls: { frontend: { server: { certFile: options.tls.certFile, keyFile: options.tls.keyFile } } },
+      authorization: {
+        jwtKeyProvider: { keySourceURIs: [options.jwksUri], refreshInterval: '1m' },
+        permissionsClaimName: 'permissions',
+        authorizer: 'default',
+        claimMapper: 'default',
+      },
     },
     services: Object.fromEntries(CLUSTER_SERVICES.map((service) => [service, rpc(options.ports[service])])),
     clusterMetadata: {
@@ -456,14 +442,7 @@ export function writeClusterConfig(options: ClusterConfigOptions): ClusterConfig
     'system.namespaceCacheRefreshInterval': [{ value: '2s', constraints: {} }],
   };
   fs.writeFileSync(path.join(configDir, 'dynamic.yaml'), toYaml(dynamic));
-  return { root: options.dir, configDir, env, file, frontendAddress, authorization: options.jwksUri !== null };
-}
-
-export interface RunningService {
-  service: ClusterService;
-  pid: number;
-  child: ChildProcess;
-  stop(options?: { kill?: boolean }): Promise<void>;
+  return { root: options.dir, configDir, env, file, frontendAddress };
 }
 
 /** One service of the cluster as a process of its own, its output in `<dir>/<service>.log`. */
@@ -472,7 +451,7 @@ export function startClusterService(
   config: ClusterConfig,
   service: ClusterService,
   options: { logDir: string; detached?: boolean },
-): RunningService {
+): ChildProcess {
   const log = fs.openSync(path.join(options.logDir, `temporal-${service}.log`), 'a');
   const child = spawn(
     binaries.server,
@@ -483,8 +462,6 @@ export function startClusterService(
       path.relative(config.root, config.configDir),
       '--env',
       config.env,
-      // Without an authorizer the server asks for this flag to say so.
-      ...(config.authorization ? [] : ['--allow-no-auth']),
       'start',
       '--service',
       service,
@@ -492,19 +469,14 @@ export function startClusterService(
     { stdio: ['ignore', log, log], detached: options.detached ?? false },
   );
   fs.closeSync(log);
-  return {
-    service,
-    pid: child.pid!,
-    child,
-    stop: ({ kill = false } = {}) => stopChild(child, kill ? 'SIGKILL' : 'SIGTERM', 20_000),
-  };
+  return child;
 }
 
 /** Until the frontend answers (GetSystemInfo needs no token), 90 s at most. */
-export const waitForFrontend = (address: string, isDown: () => boolean, tls?: ClusterCertificates) =>
+export const waitForFrontend = (address: string, isDown: () => boolean, tls: ClusterCertificates) =>
   waitForTemporal(address, {
     timeoutMs: 90_000,
-    tls: tls ? clientTls(tls) : false,
+    tls: clientTls(tls),
     isDown: () => (isDown() ? 'a Temporal service exited while the cluster came up' : null),
   });
 

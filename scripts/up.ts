@@ -14,6 +14,10 @@
  * so the terminal's signal reaches only this process, and is recorded in `<data>/pids/`: a start
  * after this process was killed outright stops what it left behind first.
  *
+ * `--cluster` (README, "A Temporal cluster"): the Temporal server's five services on PostgreSQL with
+ * TLS and token checks instead of the dev server, two workers and two APIs, each process restarted
+ * when it dies (scripts/supervisor.ts, scripts/temporal-cluster.ts).
+ *
  * Settings for running more than one stack on a machine: DATA_DIR (default .data), API_PORT,
  * TEMPORAL_PORT, TEMPORAL_UI_PORT, IDP_PORT, CODEC_TLS_PORT, EMBEDDED_POSTGRES_PORT, WORKER_METRICS_ADDRESS (default
  * 127.0.0.1:9464, or a free port when that is taken); pool sizes API_DATABASE_POOL_SIZE and
@@ -30,7 +34,7 @@ import { newCodecKeys } from '../lib/codec';
 import { callRecord } from '../lib/calls';
 import { temporal } from '@temporalio/proto';
 import { createDb } from '../lib/db';
-import { connectConnection } from '../lib/temporal';
+import { connectConnection, isLoopbackHost } from '../lib/temporal';
 import { requestTemporalToken } from '../lib/temporal-token';
 import { resourceIndicatorFor } from '../lib/identity/provider';
 import { Connection } from '@temporalio/client';
@@ -48,7 +52,6 @@ import {
   clusterPorts,
   type ClusterCertificates,
   ensureNamespace,
-  isLoopback,
   postgresEndpoint,
   prepareClusterDatabases,
   resolveTemporalServer,
@@ -74,7 +77,7 @@ const CLUSTER = ((args: string[]) => {
 
 /**
  * The embedded server's connection limit, and what each API and worker may hold of it. A cluster
- * runs two of each and Temporal's five services on the same server (CLUSTER_TEMPORAL_CONNECTIONS).
+ * runs two of each and Temporal's five services on the same server (CLUSTER_TEMPORAL_POOLS).
  */
 const EMBEDDED_MAX_CONNECTIONS = CLUSTER ? 200 : 100;
 const POOL_SIZES = {
@@ -372,7 +375,7 @@ async function temporalCluster(
   const binaries = resolveTemporalServer(say);
   say(`Temporal server ${TEMPORAL_SERVER_VERSION}: ${binaries.server} (${binaries.source})`);
   const postgres = postgresEndpoint(databaseUrl);
-  if (!isLoopback(postgres.host)) {
+  if (!isLoopbackHost(postgres.host)) {
     // The server's and the schema tool's connections are plaintext here; see README "Mapping to production".
     throw new Error(
       `cluster mode runs Temporal on a PostgreSQL on this machine; DATABASE_URL names ${postgres.host} (a cluster elsewhere: README, "Mapping to production")`,
@@ -400,7 +403,7 @@ async function temporalCluster(
       `Temporal ${service}`,
       `temporal-${service}`,
       `--service ${service}`,
-      () => startClusterService(binaries, config, service, { logDir: DATA, detached: true }).child,
+      () => startClusterService(binaries, config, service, { logDir: DATA, detached: true }),
       { signal: 'SIGTERM', graceMs: 20_000 },
     ),
   );
@@ -410,13 +413,7 @@ async function temporalCluster(
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const retentionDays = Number(process.env.TEMPORAL_RETENTION_DAYS ?? 365);
   const resource = resourceIndicatorFor(identity.audience);
-  const operator = await requestTemporalToken({
-    tokenUrl: identity.tokenUrl,
-    ...identity.operatorClient,
-    clientSecretFile: undefined,
-    resource,
-    scope: undefined,
-  });
+  const operator = await requestTemporalToken({ tokenUrl: identity.tokenUrl, ...identity.operatorClient, resource });
   const connection = await Connection.connect({
     address: config.frontendAddress,
     apiKey: operator.accessToken,
@@ -585,7 +582,6 @@ async function main(): Promise<void> {
     if (await portAnswers(port)) throw new Error(`port ${port} is taken (another API?); set API_PORT or API_PORTS`);
   }
   if (ports.length !== new Set(ports).size) throw new Error(`API_PORTS ${ports.join(',')}: a port twice`);
-  const workerCount = INSTANCES.worker;
 
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -630,7 +626,7 @@ async function main(): Promise<void> {
     TEMPORAL_UI_URL: uiUrl,
   };
   const workers: { process: Supervised; metrics: string }[] = [];
-  for (let i = 0; i < workerCount; i++) {
+  for (let i = 0; i < INSTANCES.worker; i++) {
     const metrics = i === 0 ? await workerMetricsAddress() : `127.0.0.1:${await freePort()}`;
     const worker = startNode(
       nth('worker', i),

@@ -147,9 +147,7 @@ beforeAll(async () => {
   const token = await requestTemporalToken({
     tokenUrl: identity.tokenUrl,
     ...identity.operatorClient,
-    clientSecretFile: undefined,
     resource: resourceIndicatorFor(identity.audience),
-    scope: undefined,
   });
   // With the stack's payload keys, as an operator reads the memo and results.
   const keys = loadCodecKeys({ PAYLOAD_CODEC_KEYS_FILE: path.join(dataDir, 'codec-keys.json') })!;
